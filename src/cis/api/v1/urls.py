@@ -1,0 +1,7 @@
+"""Version 1 of the REST API."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,1 @@
+"""The tamper-evident audit trail: record() inside every service, verify() from the CLI."""

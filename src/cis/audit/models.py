@@ -1,0 +1,39 @@
+"""Append-only audit events, each hash-chained to the one before it."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    seq = models.BigIntegerField(unique=True)
+    at = models.DateTimeField()
+    actor_ref = models.CharField(max_length=64)
+    actor_name = models.CharField(max_length=200, blank=True)
+    rule = models.CharField(max_length=120)
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=40)
+    target_ref = models.CharField(max_length=64, db_index=True)
+    organisation_ref = models.CharField(max_length=16, blank=True, db_index=True)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    request_ref = models.CharField(max_length=40, blank=True)
+    client_address = models.CharField(max_length=64, blank=True)
+    channel = models.CharField(max_length=16, blank=True)
+    correlation_id = models.CharField(max_length=40, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.target_type}:{self.target_ref}"
+
+
+class AuditHead(models.Model):
+    """A single row that every writer locks, so events are chained strictly one after another."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)

@@ -1,0 +1,1 @@
+"""THE policy: the only place that decides who may do what to whom."""

@@ -1,0 +1,247 @@
+"""decide(actor, action, target): allowed or not, by which rule, and why not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cis.core.errors import NotPermitted
+from cis.organisations.models import Organisation, RegistrationAuthority
+from cis.people.models import Person, PersonStatus
+from cis.rbac.models import Position, PositionAssignment
+from cis.rights.models import Right, RightGrant
+
+from .actions import Action
+from .scope import INCLUDES, GrantScope, effective_grants, grant_scope, person_org_ids
+from .targets import NewAssignment, NewGrant
+
+ADMIN_VIEW = frozenset({Right.LSA, Right.ID_CHECKER, Right.SERVICE_DESK})
+
+# Which rights (after INCLUDES) may take each action on a target in their scope.
+NEEDS: dict[Action, frozenset[Right]] = {
+    Action.PERSON_VIEW: ADMIN_VIEW,
+    Action.PERSON_SEARCH: ADMIN_VIEW,
+    Action.PERSON_CREATE: frozenset({Right.RA_AGENT}),
+    Action.PERSON_UPDATE_DETAILS: frozenset({Right.RA_AGENT}),
+    Action.PERSON_UPDATE_CONTACT: frozenset({Right.RA_AGENT}),
+    Action.PERSON_VERIFY_IDENTITY: frozenset({Right.ID_CHECKER}),
+    Action.PERSON_CLOSE: frozenset({Right.RA_AGENT}),
+    Action.PERSON_REOPEN: frozenset({Right.RA_AGENT}),
+    Action.ORGANISATION_VIEW: ADMIN_VIEW,
+    Action.ORGANISATION_CREATE: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
+    Action.ORGANISATION_UPDATE: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
+    Action.ORGANISATION_CLOSE: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
+    Action.RA_MANAGE: frozenset({Right.SERVICE_DESK}),
+    Action.CATALOGUE_MANAGE: frozenset({Right.SERVICE_DESK}),
+    Action.POSITION_VIEW: ADMIN_VIEW,
+    Action.POSITION_CREATE: frozenset({Right.RA_AGENT_ADVANCED}),
+    Action.POSITION_UPDATE: frozenset({Right.RA_AGENT_ADVANCED}),
+    Action.ASSIGNMENT_VIEW: ADMIN_VIEW,
+    Action.ASSIGNMENT_CREATE: frozenset({Right.RA_AGENT}),
+    Action.ASSIGNMENT_END: frozenset({Right.RA_AGENT}),
+    Action.RIGHT_VIEW: ADMIN_VIEW,
+    Action.RIGHT_GRANT: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
+    Action.RIGHT_REVOKE: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
+    Action.AUDIT_VIEW: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
+}
+
+# Actions a person may take on their own record (DESIGN §2, card holder).
+SELF_SERVICE = frozenset(
+    {
+        Action.PERSON_VIEW,
+        Action.PERSON_UPDATE_CONTACT,
+        Action.ORGANISATION_VIEW,
+        Action.POSITION_VIEW,
+        Action.ASSIGNMENT_VIEW,
+        Action.RIGHT_VIEW,
+    }
+)
+
+# Actions that change a person and so cannot be taken on a closed profile.
+CHANGES_PERSON = frozenset(
+    {
+        Action.PERSON_UPDATE_DETAILS,
+        Action.PERSON_UPDATE_CONTACT,
+        Action.PERSON_VERIFY_IDENTITY,
+        Action.PERSON_CLOSE,
+        Action.ASSIGNMENT_CREATE,
+        Action.RIGHT_GRANT,
+    }
+)
+
+# An RA Manager appoints these in their area; only the service desk appoints RA Managers.
+GRANTABLE_BY_RA_MANAGER = frozenset(
+    {Right.LSA, Right.SPONSOR, Right.ID_CHECKER, Right.RA_AGENT, Right.RA_AGENT_ADVANCED}
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    rule: str
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+class ConsoleOperator:
+    """Whoever runs `cis` on the server: trusted with the machine, so allowed and audited as such."""
+
+    audit_ref = "console"
+    audit_name = "Server console operator"
+    pk = None
+    status = PersonStatus.ACTIVE
+
+    def __str__(self) -> str:
+        return self.audit_name
+
+
+CONSOLE = ConsoleOperator()
+Actor = Person | ConsoleOperator
+
+
+def _deny(reason: str) -> Decision:
+    return Decision(False, "", reason)
+
+
+def _subject(target: Any) -> Person | None:
+    """The person an action is about, for separation of duties and the closed-profile check."""
+    if isinstance(target, Person):
+        return target
+    if isinstance(target, PositionAssignment | NewAssignment | RightGrant | NewGrant):
+        return target.person
+    return None
+
+
+def _is_self_service(actor: Person, action: Action, target: Any) -> bool:
+    if action not in SELF_SERVICE:
+        return False
+    if _subject(target) is not None:
+        return _subject(target) == actor
+    if isinstance(target, Organisation):
+        return target.id in person_org_ids(actor)
+    if isinstance(target, Position):
+        return target.organisation_id in person_org_ids(actor) and target.assignments.filter(
+            person=actor
+        ).exists()
+    return False
+
+
+def _target_orgs(target: Any) -> tuple[set[int], set[int]]:
+    """The organisations a target sits in, and the RAs whose whole area reaches it."""
+    if isinstance(target, Person):
+        ras = {target.registered_ra_id} if target.registered_ra_id else set()
+        return person_org_ids(target), ras
+    if isinstance(target, Organisation):
+        return {target.id}, set()
+    if isinstance(target, RegistrationAuthority):
+        return set(), {target.id}
+    if isinstance(target, Position):
+        return {target.organisation_id}, set()
+    if isinstance(target, PositionAssignment):
+        return {target.position.organisation_id}, set()
+    if isinstance(target, NewAssignment):
+        return {target.position.organisation_id}, set()
+    raise TypeError(f"no scope rule for {type(target).__name__}")
+
+
+def _covers(scope: GrantScope, target: Any) -> bool:
+    if scope.national:
+        return True
+    if target is None:
+        return True
+    if isinstance(target, RightGrant | NewGrant):
+        return _covers_grant(scope, target)
+    orgs, ras = _target_orgs(target)
+    if isinstance(target, RegistrationAuthority):
+        return target.id in scope.ra_ids or bool(
+            Organisation.objects.filter(id__in=scope.org_ids, serving_ra=target).exists()
+        )
+    return bool(orgs & scope.org_ids) or bool(ras & scope.ra_ids)
+
+
+def _covers_grant(scope: GrantScope, grant: RightGrant | NewGrant) -> bool:
+    """A grant is within reach when its grantee and its whole scope are in the actor's scope."""
+    if not _covers(scope, grant.person):
+        return False
+    if grant.ra is not None:
+        return grant.ra.id in scope.ra_ids
+    if grant.organisation is not None:
+        from .scope import descendants  # noqa: PLC0415 - only needed for this branch
+
+        reach = descendants([grant.organisation.id]) if grant.include_children else {
+            grant.organisation.id
+        }
+        return reach <= scope.org_ids
+    return False  # a national grant is only within a national scope
+
+
+def _right_ok(actor_right: Right, action: Action, target: Any) -> bool:
+    """Rank limits: what a right may grant, and Sponsors only on assignable positions."""
+    if action in (Action.RIGHT_GRANT, Action.RIGHT_REVOKE):
+        granted = Right(target.right)
+        if actor_right == Right.SERVICE_DESK:
+            return True
+        return granted in GRANTABLE_BY_RA_MANAGER
+    return True
+
+
+def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
+    if actor is None or (isinstance(actor, Person) and not actor.is_authenticated):
+        return _deny("Sign in first.")
+    if isinstance(actor, ConsoleOperator):
+        return Decision(True, "console-operator")
+    if actor.status == PersonStatus.CLOSED:
+        return _deny("This profile is closed.")
+
+    subject = _subject(target)
+    if subject is not None and subject.status == PersonStatus.CLOSED and action in CHANGES_PERSON:
+        return _deny(f"{subject.full_name}'s profile is closed; reopen it first.")
+
+    if _is_self_service(actor, action, target):
+        return Decision(True, "self-service")
+    if subject is not None and subject.pk == actor.pk:
+        return _deny("Nobody may take this action on their own record.")
+
+    needs = NEEDS[action]
+    sponsor_assignable = action in (Action.ASSIGNMENT_CREATE, Action.ASSIGNMENT_END) and (
+        _assignable(target)
+    )
+    held = False
+    for grant in effective_grants(actor):
+        carried = INCLUDES[Right(grant.right)]
+        qualifies = bool(carried & needs)
+        via_sponsor = not qualifies and sponsor_assignable and Right.SPONSOR in carried
+        if not (qualifies or via_sponsor):
+            continue
+        if not _right_ok(Right(grant.right), action, target):
+            held = True
+            continue
+        held = True
+        scope = grant_scope(grant)
+        if _covers(scope, target):
+            prefix = "sponsor-assignable" if via_sponsor else "in-scope"
+            return Decision(True, f"{prefix}:{scope.rule}")
+    if held:
+        return _deny("This is outside the organisations your rights cover.")
+    return _deny("You do not have a right that allows this.")
+
+
+def _assignable(target: Any) -> bool:
+    if isinstance(target, NewAssignment):
+        return target.position.assignable
+    if isinstance(target, PositionAssignment):
+        return target.position.assignable
+    return False
+
+
+def require(actor: Actor | None, action: Action, target: Any = None) -> Decision:
+    decision = decide(actor, action, target)
+    if not decision.allowed:
+        raise NotPermitted(decision.reason)
+    return decision
+
+
+def can(actor: Actor | None, action: Action, target: Any = None) -> bool:
+    return decide(actor, action, target).allowed

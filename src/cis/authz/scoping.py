@@ -1,0 +1,98 @@
+"""visible(actor, action, queryset): only the rows this actor may see, as one filtered query."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db.models import Model, Q, QuerySet
+
+from cis.audit.models import AuditEvent
+from cis.organisations.models import Organisation
+from cis.people.models import Person, PersonStatus
+from cis.rbac.models import Position, PositionAssignment
+from cis.rights.models import Right, RightGrant
+
+from .actions import Action
+from .policy import NEEDS, SELF_SERVICE, Actor, ConsoleOperator
+from .scope import INCLUDES, active_assignments, effective_grants, grant_scope
+
+M = TypeVar("M", bound=Model)
+
+
+class Reach:
+    """The union of an actor's grant scopes for one action."""
+
+    def __init__(self, actor: Person, action: Action) -> None:
+        self.national = False
+        self.org_ids: set[int] = set()
+        self.ra_ids: set[int] = set()
+        needs = NEEDS[action]
+        for grant in effective_grants(actor):
+            if not INCLUDES[Right(grant.right)] & needs:
+                continue
+            scope = grant_scope(grant)
+            self.national |= scope.national
+            self.org_ids |= scope.org_ids
+            self.ra_ids |= scope.ra_ids
+
+    @property
+    def empty(self) -> bool:
+        return not (self.national or self.org_ids or self.ra_ids)
+
+
+def _people_filter(actor: Person, reach: Reach, include_self: bool) -> Q:
+    if reach.national:
+        return Q()
+    in_scope = PositionAssignment.objects.filter(
+        active_assignments(), position__organisation_id__in=reach.org_ids
+    ).values("person_id")
+    q = Q(pk__in=in_scope) | Q(registered_ra_id__in=reach.ra_ids)
+    if include_self:
+        q |= Q(pk=actor.pk)
+    return q
+
+
+def visible(actor: Actor | None, action: Action, queryset: QuerySet[M]) -> QuerySet[M]:
+    model: Any = queryset.model
+    if isinstance(actor, ConsoleOperator):
+        return queryset
+    if actor is None or not actor.is_authenticated or actor.status == PersonStatus.CLOSED:
+        return queryset.none()
+    reach = Reach(actor, action)
+    own = action in SELF_SERVICE
+    if reach.national:
+        return queryset
+    if model is Person:
+        return queryset.filter(_people_filter(actor, reach, own)).distinct()
+    my_org_ids = (
+        set(
+            PositionAssignment.objects.filter(active_assignments(), person=actor).values_list(
+                "position__organisation_id", flat=True
+            )
+        )
+        if own
+        else set()
+    )
+    if model is Organisation:
+        return queryset.filter(id__in=reach.org_ids | my_org_ids)
+    if model is Position:
+        q = Q(organisation_id__in=reach.org_ids)
+        if own:
+            q |= Q(assignments__person=actor)
+        return queryset.filter(q).distinct()
+    if model is PositionAssignment:
+        q = Q(position__organisation_id__in=reach.org_ids)
+        if own:
+            q |= Q(person=actor)
+        return queryset.filter(q)
+    if model is RightGrant:
+        q = Q(person__in=Person.objects.filter(_people_filter(actor, reach, include_self=False)))
+        if own:
+            q |= Q(person=actor)
+        return queryset.filter(q)
+    if model is AuditEvent:
+        codes = Organisation.objects.filter(id__in=reach.org_ids).values_list(
+            "ods_code", flat=True
+        )
+        return queryset.filter(organisation_ref__in=list(codes))
+    raise TypeError(f"no visibility rule for {model.__name__}")

@@ -1,0 +1,42 @@
+"""Reads about people, always through the policy's visible() filter."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from cis.authz.actions import Action
+from cis.authz.policy import Actor, require
+from cis.authz.scoping import visible
+from cis.core.errors import NotFound
+
+from .models import IdentityCheck, Person
+
+
+def person_search(*, actor: Actor, query: str = "", limit: int = 50) -> QuerySet[Person]:
+    people = visible(actor, Action.PERSON_SEARCH, Person.objects.all())
+    terms = query.split()
+    for term in terms:
+        people = people.filter(
+            Q(given_name__icontains=term)
+            | Q(family_name__icontains=term)
+            | Q(user_id__startswith=term)
+            | Q(email__iexact=term)
+        )
+    return people.select_related("registered_ra").order_by("family_name", "given_name")[:limit]
+
+
+def person_get(*, actor: Actor, user_id: str) -> Person:
+    """One person, if the actor may see them; otherwise 'not found', so nothing leaks."""
+    person = Person.objects.select_related("registered_ra").filter(user_id=user_id).first()
+    if person is None:
+        raise NotFound("No such person, or not one you can see.")
+    try:
+        require(actor, Action.PERSON_VIEW, person)
+    except Exception:  # noqa: BLE001 - any refusal reads the same as absence
+        raise NotFound("No such person, or not one you can see.") from None
+    return person
+
+
+def identity_checks(*, actor: Actor, person: Person) -> QuerySet[IdentityCheck]:
+    require(actor, Action.PERSON_VIEW, person)
+    return person.identity_checks.select_related("checker").all()

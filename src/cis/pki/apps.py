@@ -1,0 +1,8 @@
+"""Django app registration."""
+
+from django.apps import AppConfig
+
+
+class PkiConfig(AppConfig):
+    name = "cis.pki"
+    label = "pki"

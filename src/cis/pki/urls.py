@@ -1,0 +1,7 @@
+"""HTTP routes for pki."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

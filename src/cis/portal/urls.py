@@ -1,0 +1,8 @@
+"""Portal routes."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+app_name = "portal"
+urlpatterns: list[URLPattern | URLResolver] = []

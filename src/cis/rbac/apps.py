@@ -1,0 +1,8 @@
+"""Django app registration."""
+
+from django.apps import AppConfig
+
+
+class RbacConfig(AppConfig):
+    name = "cis.rbac"
+    label = "rbac"

@@ -75,6 +75,7 @@ class ActivityFactory(factory.django.DjangoModelFactory):
 class PositionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Position
+        skip_postgeneration_save = True
 
     organisation = factory.SubFactory(OrganisationFactory)
     name = factory.Sequence(lambda n: f"Pharmacist {n}")

@@ -188,10 +188,10 @@ def _right_ok(actor_right: Right, action: Action, target: Any) -> bool:
 
 
 def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
-    if actor is None or (isinstance(actor, Person) and not actor.is_authenticated):
-        return _deny("Sign in first.")
     if isinstance(actor, ConsoleOperator):
         return Decision(True, "console-operator")
+    if not isinstance(actor, Person) or not actor.is_authenticated:
+        return _deny("Sign in first.")
     if actor.status == PersonStatus.CLOSED:
         return _deny("This profile is closed.")
 

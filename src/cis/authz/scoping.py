@@ -56,7 +56,7 @@ def visible(actor: Actor | None, action: Action, queryset: QuerySet[M]) -> Query
     model: Any = queryset.model
     if isinstance(actor, ConsoleOperator):
         return queryset
-    if actor is None or not actor.is_authenticated or actor.status == PersonStatus.CLOSED:
+    if not isinstance(actor, Person) or actor.status == PersonStatus.CLOSED:
         return queryset.none()
     reach = Reach(actor, action)
     own = action in SELF_SERVICE

@@ -105,7 +105,7 @@ def right_revoke(
     *, actor: Actor, grant: RightGrant, reason: str = "", request_ref: str = ""
 ) -> RightGrant:
     grant = (
-        RightGrant.objects.select_for_update()
+        RightGrant.objects.select_for_update(of=("self",))
         .select_related("person", "organisation", "ra")
         .get(pk=grant.pk)
     )

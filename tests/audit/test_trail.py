@@ -22,8 +22,14 @@ def _events(n: int) -> list[AuditEvent]:
     for i in range(n):
         with transaction.atomic():
             out.append(
-                record(actor=CONSOLE, rule="test", action="test.action", target_type="thing",
-                       target_ref=str(i), after={"i": i, "when": dt.date(2026, 1, i + 1)})
+                record(
+                    actor=CONSOLE,
+                    rule="test",
+                    action="test.action",
+                    target_type="thing",
+                    target_ref=str(i),
+                    after={"i": i, "when": dt.date(2026, 1, i + 1)},
+                )
             )
     return out
 
@@ -101,14 +107,24 @@ def test_a_recomputed_hash_still_breaks_the_next_link() -> None:
 def test_a_service_writes_its_event_with_the_rule_and_a_refusal_writes_none() -> None:
     ra = RegistrationAuthorityFactory()
     before = AuditEvent.objects.count()
-    person = person_create(actor=CONSOLE, given_name="Asha", family_name="Patel",
-                           date_of_birth=dt.date(1990, 2, 3), registered_ra=ra)
+    person = person_create(
+        actor=CONSOLE,
+        given_name="Asha",
+        family_name="Patel",
+        date_of_birth=dt.date(1990, 2, 3),
+        registered_ra=ra,
+    )
     event = AuditEvent.objects.get(seq=before + 1)
     assert event.action == "person.create"
     assert event.rule == "console-operator"
     assert event.target_ref == person.user_id
     with pytest.raises(ProbableDuplicate):
-        person_create(actor=CONSOLE, given_name="Asha", family_name="Patel",
-                      date_of_birth=dt.date(1990, 2, 3), registered_ra=ra)
+        person_create(
+            actor=CONSOLE,
+            given_name="Asha",
+            family_name="Patel",
+            date_of_birth=dt.date(1990, 2, 3),
+            registered_ra=ra,
+        )
     assert AuditEvent.objects.count() == before + 1
     assert verify()[1] is None

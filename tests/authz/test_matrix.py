@@ -23,8 +23,15 @@ from .world import ACTORS, TARGETS, World, build_world, new_position
 pytestmark = pytest.mark.django_db
 
 ADMINS = {
-    "lsa", "lsa_children", "sponsor", "sponsor_children", "id_checker", "ra_agent",
-    "ra_agent_advanced", "ra_manager", "service_desk",
+    "lsa",
+    "lsa_children",
+    "sponsor",
+    "sponsor_children",
+    "id_checker",
+    "ra_agent",
+    "ra_agent_advanced",
+    "ra_manager",
+    "service_desk",
 }
 RA_AGENTS = {"ra_agent", "ra_agent_advanced", "ra_manager"}
 
@@ -57,18 +64,30 @@ WHO: dict[Action, set[str]] = {
 }
 # The card holder's own rights over their own record.
 SELF_SERVICE = {
-    Action.PERSON_VIEW, Action.PERSON_UPDATE_CONTACT, Action.ORGANISATION_VIEW,
-    Action.POSITION_VIEW, Action.ASSIGNMENT_VIEW, Action.RIGHT_VIEW,
+    Action.PERSON_VIEW,
+    Action.PERSON_UPDATE_CONTACT,
+    Action.ORGANISATION_VIEW,
+    Action.POSITION_VIEW,
+    Action.ASSIGNMENT_VIEW,
+    Action.RIGHT_VIEW,
 }
 # Nothing changes a closed profile but reopening it.
 BLOCKED_WHEN_CLOSED = {
-    Action.PERSON_UPDATE_DETAILS, Action.PERSON_UPDATE_CONTACT, Action.PERSON_VERIFY_IDENTITY,
-    Action.PERSON_CLOSE, Action.ASSIGNMENT_CREATE, Action.RIGHT_GRANT,
+    Action.PERSON_UPDATE_DETAILS,
+    Action.PERSON_UPDATE_CONTACT,
+    Action.PERSON_VERIFY_IDENTITY,
+    Action.PERSON_CLOSE,
+    Action.ASSIGNMENT_CREATE,
+    Action.RIGHT_GRANT,
 }
 NO_TARGET = {Action.PERSON_SEARCH, Action.RA_MANAGE, Action.CATALOGUE_MANAGE, Action.AUDIT_VIEW}
 ABOUT_AN_ORG = {
-    Action.ORGANISATION_VIEW, Action.ORGANISATION_UPDATE, Action.ORGANISATION_CLOSE,
-    Action.POSITION_CREATE, Action.POSITION_VIEW, Action.POSITION_UPDATE,
+    Action.ORGANISATION_VIEW,
+    Action.ORGANISATION_UPDATE,
+    Action.ORGANISATION_CLOSE,
+    Action.POSITION_CREATE,
+    Action.POSITION_VIEW,
+    Action.POSITION_UPDATE,
 }
 ABOUT_AN_RA = {Action.PERSON_CREATE, Action.ORGANISATION_CREATE}
 
@@ -87,8 +106,14 @@ def in_reach(actor: str, target: str, *, by_person: bool) -> bool:
     return home in ("head_office", "branch")
 
 
-def expected(action: Action, actor: str, target: str, *, assignable: bool = False,
-             granting: Right = Right.LSA) -> bool:
+def expected(
+    action: Action,
+    actor: str,
+    target: str,
+    *,
+    assignable: bool = False,
+    granting: Right = Right.LSA,
+) -> bool:
     if action in NO_TARGET:
         return actor in WHO[action]
     about_self = target == "self"
@@ -112,21 +137,28 @@ def expected(action: Action, actor: str, target: str, *, assignable: bool = Fals
         # Everything but the out-of-scope target is served by the actors' RA.
         return actor == "service_desk" or target != "out_of_scope"
     by_person = action not in ABOUT_AN_ORG and action not in (
-        Action.ASSIGNMENT_CREATE, Action.ASSIGNMENT_END, Action.ASSIGNMENT_VIEW
+        Action.ASSIGNMENT_CREATE,
+        Action.ASSIGNMENT_END,
+        Action.ASSIGNMENT_VIEW,
     )
     return in_reach(actor, target, by_person=by_person)
 
 
-def target_for(world: World, action: Action, actor: Person, target: str, *,
-               assignable: bool, granting: Right) -> Any:
+def target_for(
+    world: World, action: Action, actor: Person, target: str, *, assignable: bool, granting: Right
+) -> Any:
     person = actor if target == "self" else world.targets[target]
     home = world.head_office if target == "self" else world.home[target]
     if action in NO_TARGET:
         return None
     if action in ABOUT_AN_RA:
         return home.serving_ra
-    if action in (Action.ORGANISATION_VIEW, Action.ORGANISATION_UPDATE,
-                  Action.ORGANISATION_CLOSE, Action.POSITION_CREATE):
+    if action in (
+        Action.ORGANISATION_VIEW,
+        Action.ORGANISATION_UPDATE,
+        Action.ORGANISATION_CLOSE,
+        Action.POSITION_CREATE,
+    ):
         return home
     if action in (Action.POSITION_VIEW, Action.POSITION_UPDATE):
         if target == "self":
@@ -166,8 +198,10 @@ VARIANTS += [
 @pytest.mark.parametrize(
     ("action", "assignable", "granting"),
     VARIANTS,
-    ids=[f"{a.value}{'-assignable' if s else ''}{'-grant-ra-manager' if g == Right.RA_MANAGER else ''}"
-         for a, s, g in VARIANTS],
+    ids=[
+        a.value + ("-assignable" if s else "") + ("-ra-manager" if g == Right.RA_MANAGER else "")
+        for a, s, g in VARIANTS
+    ],
 )
 def test_matrix(action: Action, assignable: bool, granting: Right) -> None:
     assert action in WHO, f"{action} has no expectation: add it to the matrix"
@@ -177,8 +211,9 @@ def test_matrix(action: Action, assignable: bool, granting: Right) -> None:
     for actor_name in ACTORS:
         actor = world.actors[actor_name]
         for target in TARGETS:
-            subject = target_for(world, action, actor, target, assignable=assignable,
-                                 granting=granting)
+            subject = target_for(
+                world, action, actor, target, assignable=assignable, granting=granting
+            )
             decision = decide(actor, action, subject)
             want = expected(action, actor_name, target, assignable=assignable, granting=granting)
             cases += 1
@@ -227,8 +262,9 @@ def test_visible_assignments_match_the_decisions() -> None:
     rows = list(PositionAssignment.objects.select_related("position"))
     for name, actor in world.actors.items():
         shown = set(
-            visible(actor, Action.ASSIGNMENT_VIEW, PositionAssignment.objects.all())
-            .values_list("pk", flat=True)
+            visible(actor, Action.ASSIGNMENT_VIEW, PositionAssignment.objects.all()).values_list(
+                "pk", flat=True
+            )
         )
         allowed = {a.pk for a in rows if decide(actor, Action.ASSIGNMENT_VIEW, a).allowed}
         assert shown == allowed, name

@@ -55,11 +55,14 @@ def build_world() -> World:
     ra = RegistrationAuthorityFactory(code="RA-A", name="RA A")
     other_ra = RegistrationAuthorityFactory(code="RA-B", name="RA B")
     head_office = OrganisationFactory(
-        ods_code="FHO01", name="Chain head office", org_type=OrganisationType.PHARMACY_HEAD_OFFICE,
+        ods_code="FHO01",
+        name="Chain head office",
+        org_type=OrganisationType.PHARMACY_HEAD_OFFICE,
         serving_ra=ra,
     )
-    branch = OrganisationFactory(ods_code="FBR01", name="Chain branch", serving_ra=ra,
-                                 parent=head_office)
+    branch = OrganisationFactory(
+        ods_code="FBR01", name="Chain branch", serving_ra=ra, parent=head_office
+    )
     elsewhere = OrganisationFactory(ods_code="FEL01", name="Elsewhere", serving_ra=other_ra)
     world = World(ra, other_ra, head_office, branch, elsewhere)
     staff_position = PositionFactory(organisation=head_office, name="Staff")
@@ -113,6 +116,7 @@ def build_world() -> World:
 def new_position(org: Organisation, *, assignable: bool) -> Position:
     suffix = "assignable" if assignable else "restricted"
     count = Position.objects.filter(organisation=org).count()
-    position: Position = PositionFactory(organisation=org, name=f"New {suffix} post {count}",
-                                         assignable=assignable)
+    position: Position = PositionFactory(
+        organisation=org, name=f"New {suffix} post {count}", assignable=assignable
+    )
     return position

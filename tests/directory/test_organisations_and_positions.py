@@ -38,8 +38,10 @@ pytestmark = pytest.mark.django_db
 
 def _counts() -> tuple[int, ...]:
     return (
-        Organisation.objects.count(), Position.objects.count(),
-        PositionAssignment.objects.count(), RightGrant.objects.count(),
+        Organisation.objects.count(),
+        Position.objects.count(),
+        PositionAssignment.objects.count(),
+        RightGrant.objects.count(),
         AuditEvent.objects.count(),
     )
 
@@ -58,19 +60,28 @@ def test_malformed_ods_codes_are_refused(ods: str, org_type: str, message: str) 
     ra = RegistrationAuthorityFactory()
     before = _counts()
     with pytest.raises(ValidationFailed, match=message):
-        organisation_create(actor=CONSOLE, ods_code=ods, name="X", org_type=org_type,
-                            serving_ra=ra)
+        organisation_create(actor=CONSOLE, ods_code=ods, name="X", org_type=org_type, serving_ra=ra)
     assert _counts() == before
 
 
 def test_organisations_are_created_normalised_and_unique() -> None:
     ra = RegistrationAuthorityFactory()
-    org = organisation_create(actor=CONSOLE, ods_code=" flm49 ", name="High St Pharmacy",
-                              org_type="community_pharmacy", serving_ra=ra)
+    org = organisation_create(
+        actor=CONSOLE,
+        ods_code=" flm49 ",
+        name="High St Pharmacy",
+        org_type="community_pharmacy",
+        serving_ra=ra,
+    )
     assert org.ods_code == "FLM49"
     with pytest.raises(Conflict):
-        organisation_create(actor=CONSOLE, ods_code="FLM49", name="Again",
-                            org_type="community_pharmacy", serving_ra=ra)
+        organisation_create(
+            actor=CONSOLE,
+            ods_code="FLM49",
+            name="Again",
+            org_type="community_pharmacy",
+            serving_ra=ra,
+        )
 
 
 def test_a_parent_cannot_close_before_its_children() -> None:
@@ -101,9 +112,18 @@ def test_catalogue_loads_idempotently_and_retires_what_left_the_file(tmp_path: P
 def test_a_broken_catalogue_changes_nothing(tmp_path: Path) -> None:
     catalogue_load(actor=CONSOLE)
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"version": "x", "activities": [], "areas_of_work": [],
-                               "job_roles": [{"code": "R1", "sector": "S", "group": "G",
-                                              "name": "n", "baseline": ["B404"]}]}))
+    bad.write_text(
+        json.dumps(
+            {
+                "version": "x",
+                "activities": [],
+                "areas_of_work": [],
+                "job_roles": [
+                    {"code": "R1", "sector": "S", "group": "G", "name": "n", "baseline": ["B404"]}
+                ],
+            }
+        )
+    )
     before = (JobRole.objects.count(), Activity.objects.filter(retired=True).count())
     with pytest.raises(ValidationFailed, match="B404"):
         catalogue_load(actor=CONSOLE, path=bad)
@@ -113,16 +133,22 @@ def test_a_broken_catalogue_changes_nothing(tmp_path: Path) -> None:
 def test_positions_take_baseline_activities_and_refuse_closed_organisations() -> None:
     catalogue_load(actor=CONSOLE)
     org = OrganisationFactory()
-    position = position_create(actor=CONSOLE, organisation=org, name="Pharmacist",
-                               job_role_codes=["R8006"], activity_codes=["B0264"])
+    position = position_create(
+        actor=CONSOLE,
+        organisation=org,
+        name="Pharmacist",
+        job_role_codes=["R8006"],
+        activity_codes=["B0264"],
+    )
     assert set(position.activities.values_list("code", flat=True)) >= {"B0570", "B0068", "B0264"}
     with pytest.raises(ValidationFailed, match="Unknown job roles: R9999"):
         position_create(actor=CONSOLE, organisation=org, name="Ghost", job_role_codes=["R9999"])
     closed = OrganisationFactory(status=OrganisationStatus.CLOSED)
     before = _counts()
     with pytest.raises(InvalidState, match="closed"):
-        position_create(actor=CONSOLE, organisation=closed, name="Pharmacist",
-                        job_role_codes=["R8006"])
+        position_create(
+            actor=CONSOLE, organisation=closed, name="Pharmacist", job_role_codes=["R8006"]
+        )
     assert _counts() == before
 
 
@@ -132,8 +158,13 @@ def test_assignment_rules() -> None:
     today = clock.today()
     before = _counts()
     with pytest.raises(ValidationFailed, match="end date cannot be before the start"):
-        assignment_create(actor=CONSOLE, person=person, position=position, start_date=today,
-                          end_date=today - dt.timedelta(days=1))
+        assignment_create(
+            actor=CONSOLE,
+            person=person,
+            position=position,
+            start_date=today,
+            end_date=today - dt.timedelta(days=1),
+        )
     restricted = PersonFactory(status=PersonStatus.RESTRICTED)
     with pytest.raises(InvalidState, match="not been verified"):
         assignment_create(actor=CONSOLE, person=restricted, position=position)
@@ -159,8 +190,12 @@ def test_a_sponsor_assigns_only_assignable_positions_and_never_to_themselves() -
     closed_post = PositionFactory(organisation=org, assignable=False)
     a = assignment_create(actor=sponsor, person=newcomer, position=open_post)
     assert a.granted_by == sponsor
-    assert AuditEvent.objects.filter(action="assignment.create").last().rule.startswith(  # type: ignore[union-attr]
-        "sponsor-assignable"
+    assert (
+        AuditEvent.objects.filter(action="assignment.create")
+        .last()
+        .rule.startswith(  # type: ignore[union-attr]
+            "sponsor-assignable"
+        )
     )
     with pytest.raises(NotPermitted):
         assignment_create(actor=sponsor, person=newcomer, position=closed_post)

@@ -92,8 +92,9 @@ def test_identity_check_needs_three_documents_with_photo_and_address() -> None:
     checker = PersonFactory()
     RightGrantFactory(person=checker, right="service_desk")  # no ID checker right
     with pytest.raises(NotPermitted):
-        person_verify_identity(actor=checker, person=person,
-                               document_types=["passport", "utility_bill", "p60"])
+        person_verify_identity(
+            actor=checker, person=person, document_types=["passport", "utility_bill", "p60"]
+        )
     ra = RegistrationAuthorityFactory()
     person.registered_ra = ra
     person.save()
@@ -108,8 +109,9 @@ def test_identity_check_needs_three_documents_with_photo_and_address() -> None:
             person_verify_identity(actor=checker, person=person, document_types=docs)
     person.refresh_from_db()
     assert person.status == PersonStatus.RESTRICTED
-    check = person_verify_identity(actor=checker, person=person,
-                                   document_types=["passport", "utility_bill", "p60"])
+    check = person_verify_identity(
+        actor=checker, person=person, document_types=["passport", "utility_bill", "p60"]
+    )
     person.refresh_from_db()
     assert person.status == PersonStatus.ACTIVE
     assert check.checker == checker
@@ -144,8 +146,9 @@ def test_a_new_email_is_used_only_after_its_code_is_confirmed(
 ) -> None:
     person = PersonFactory(email="old@example.nhs.uk")
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        pending = contact_change_start(actor=person, person=person, channel="email",
-                                       new_value="new@example.nhs.uk")
+        pending = contact_change_start(
+            actor=person, person=person, channel="email", new_value="new@example.nhs.uk"
+        )
     assert mail.outbox[-1].to == ["new@example.nhs.uk"]
     person.refresh_from_db()
     assert person.email == "old@example.nhs.uk"
@@ -164,8 +167,9 @@ def test_a_new_email_is_used_only_after_its_code_is_confirmed(
 def test_a_code_expires_after_15_minutes(django_capture_on_commit_callbacks: object) -> None:
     person = PersonFactory()
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        pending = contact_change_start(actor=person, person=person, channel="mobile",
-                                       new_value="07700 900 999")
+        pending = contact_change_start(
+            actor=person, person=person, channel="mobile", new_value="07700 900 999"
+        )
     assert MemorySmsSender.outbox[-1]["to"] == "+447700900999"
     code = re.search(r"\b(\d{6})\b", MemorySmsSender.outbox[-1]["body"]).group(1)  # type: ignore[union-attr]
     clock.travel(dt.timedelta(minutes=15, seconds=1))
@@ -178,34 +182,40 @@ def test_a_code_expires_after_15_minutes(django_capture_on_commit_callbacks: obj
 def test_five_wrong_codes_exhaust_the_code(django_capture_on_commit_callbacks: object) -> None:
     person = PersonFactory()
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        pending = contact_change_start(actor=person, person=person, channel="email",
-                                       new_value="x@example.nhs.uk")
+        pending = contact_change_start(
+            actor=person, person=person, channel="email", new_value="x@example.nhs.uk"
+        )
     code = _code_from_mail()
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
         with pytest.raises(WrongCode):
-            contact_change_confirm(actor=person, person=person, verification_id=pending.pk,
-                                   code=wrong)
+            contact_change_confirm(
+                actor=person, person=person, verification_id=pending.pk, code=wrong
+            )
     with pytest.raises(InvalidState, match="Too many wrong codes"):
         contact_change_confirm(actor=person, person=person, verification_id=pending.pk, code=code)
 
 
 def test_codes_are_rate_limited_and_a_new_code_replaces_the_old() -> None:
     person = PersonFactory()
-    first = contact_change_start(actor=person, person=person, channel="email",
-                                 new_value="a@example.nhs.uk")
+    first = contact_change_start(
+        actor=person, person=person, channel="email", new_value="a@example.nhs.uk"
+    )
     for i in range(4):
-        contact_change_start(actor=person, person=person, channel="email",
-                             new_value=f"b{i}@example.nhs.uk")
+        contact_change_start(
+            actor=person, person=person, channel="email", new_value=f"b{i}@example.nhs.uk"
+        )
     first.refresh_from_db()
     assert first.superseded
     with pytest.raises(RateLimited):
-        contact_change_start(actor=person, person=person, channel="email",
-                             new_value="c@example.nhs.uk")
+        contact_change_start(
+            actor=person, person=person, channel="email", new_value="c@example.nhs.uk"
+        )
 
 
 def test_nobody_changes_someone_elses_contact_without_a_right() -> None:
     person, other = PersonFactory(), PersonFactory()
     with pytest.raises(NotPermitted):
-        contact_change_start(actor=other, person=person, channel="email",
-                             new_value="evil@example.com")
+        contact_change_start(
+            actor=other, person=person, channel="email", new_value="evil@example.com"
+        )

@@ -51,7 +51,7 @@ def record(
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
         raise RuntimeError("audit.record must be called inside the change's transaction")
-    head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+    head = AuditHead.objects.select_for_update().get(id=1)
     ctx = context.current()
     actor_ref, actor_name = _actor_fields(actor)
     at = clock.now()
@@ -73,9 +73,7 @@ def record(
         "correlation_id": ctx.correlation_id,
     }
     digest = event_hash(head.hash, fields)
-    event = AuditEvent.objects.create(
-        **{**fields, "at": at}, prev_hash=head.hash, hash=digest
-    )
+    event = AuditEvent.objects.create(**{**fields, "at": at}, prev_hash=head.hash, hash=digest)
     head.seq = fields["seq"]
     head.hash = digest
     head.save(update_fields=["seq", "hash"])
@@ -153,7 +151,9 @@ def verify() -> tuple[int, ChainBreak | None]:
     head = AuditHead.objects.filter(id=1).first()
     if head is not None and (head.seq != count or head.hash != prev):
         return count, ChainBreak(
-            count + 1, None, f"the chain ends at #{count} but #{head.seq} was written: "
+            count + 1,
+            None,
+            f"the chain ends at #{count} but #{head.seq} was written: "
             "the latest events were deleted",
         )
     return count, None

@@ -86,7 +86,7 @@ class Decision:
 
 
 class ConsoleOperator:
-    """Whoever runs `cis` on the server: trusted with the machine, so allowed and audited as such."""
+    """Whoever runs `cis` on the server: trusted with the machine, allowed and audited as such."""
 
     audit_ref = "console"
     audit_name = "Server console operator"
@@ -122,9 +122,10 @@ def _is_self_service(actor: Person, action: Action, target: Any) -> bool:
     if isinstance(target, Organisation):
         return target.id in person_org_ids(actor)
     if isinstance(target, Position):
-        return target.organisation_id in person_org_ids(actor) and target.assignments.filter(
-            person=actor
-        ).exists()
+        return (
+            target.organisation_id in person_org_ids(actor)
+            and target.assignments.filter(person=actor).exists()
+        )
     return False
 
 
@@ -170,9 +171,11 @@ def _covers_grant(scope: GrantScope, grant: RightGrant | NewGrant) -> bool:
     if grant.organisation is not None:
         from .scope import descendants  # noqa: PLC0415 - only needed for this branch
 
-        reach = descendants([grant.organisation.id]) if grant.include_children else {
-            grant.organisation.id
-        }
+        reach = (
+            descendants([grant.organisation.id])
+            if grant.include_children
+            else {grant.organisation.id}
+        )
         return reach <= scope.org_ids
     return False  # a national grant is only within a national scope
 

@@ -43,9 +43,7 @@ def effective_grants(actor: Person, on: dt.date | None = None) -> list[RightGran
         return []
     day = on or clock.today()
     return list(
-        RightGrant.objects.filter(
-            person=actor, revoked_at__isnull=True, start_date__lte=day
-        )
+        RightGrant.objects.filter(person=actor, revoked_at__isnull=True, start_date__lte=day)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
         .select_related("organisation", "ra")
         .order_by("id")
@@ -91,9 +89,11 @@ def grant_scope(grant: RightGrant) -> GrantScope:
         )
         return GrantScope(grant, org_ids=ids, ra_ids={grant.ra_id})
     if grant.organisation_id is not None:
-        ids = descendants([grant.organisation_id]) if grant.include_children else {
-            grant.organisation_id
-        }
+        ids = (
+            descendants([grant.organisation_id])
+            if grant.include_children
+            else {grant.organisation_id}
+        )
         return GrantScope(grant, org_ids=ids)
     return GrantScope(grant)
 

@@ -91,8 +91,6 @@ def visible(actor: Actor | None, action: Action, queryset: QuerySet[M]) -> Query
             q |= Q(person=actor)
         return queryset.filter(q)
     if model is AuditEvent:
-        codes = Organisation.objects.filter(id__in=reach.org_ids).values_list(
-            "ods_code", flat=True
-        )
+        codes = Organisation.objects.filter(id__in=reach.org_ids).values_list("ods_code", flat=True)
         return queryset.filter(organisation_ref__in=list(codes))
     raise TypeError(f"no visibility rule for {model.__name__}")

@@ -14,18 +14,18 @@ class RequestContext:
     channel: str = "internal"
 
 
-_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "cis_request_context", default=RequestContext()
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "cis_request_context", default=None
 )
 
 
 def current() -> RequestContext:
-    return _current.get()
+    return _current.get() or RequestContext(channel="internal")
 
 
-def bind(ctx: RequestContext) -> contextvars.Token[RequestContext]:
+def bind(ctx: RequestContext) -> contextvars.Token[RequestContext | None]:
     return _current.set(ctx)
 
 
-def unbind(token: contextvars.Token[RequestContext]) -> None:
+def unbind(token: contextvars.Token[RequestContext | None]) -> None:
     _current.reset(token)

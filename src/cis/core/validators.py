@@ -13,7 +13,10 @@ from .errors import ValidationFailed
 USER_ID_RE = re.compile(r"^[0-9]{12}$")
 ODS_GENERAL_RE = re.compile(r"^[A-Z0-9]{3,6}$")
 ODS_BY_TYPE = {
-    "community_pharmacy": (re.compile(r"^F[A-Z0-9]{4}$"), "five characters starting with F, e.g. FLM49"),
+    "community_pharmacy": (
+        re.compile(r"^F[A-Z0-9]{4}$"),
+        "five characters starting with F, e.g. FLM49",
+    ),
     "gp_practice": (re.compile(r"^[A-Z][0-9]{5}$"), "a letter and five digits, e.g. A81001"),
     "nhs_trust": (re.compile(r"^R[A-Z0-9]{2}$"), "three characters starting with R, e.g. RRK"),
 }
@@ -50,9 +53,7 @@ def normalise_email(value: str) -> str:
     try:
         django_validate_email(cleaned)
     except DjangoValidationError:
-        raise ValidationFailed(
-            f"'{value}' is not a valid email address.", field="email"
-        ) from None
+        raise ValidationFailed(f"'{value}' is not a valid email address.", field="email") from None
     local, _, domain = cleaned.rpartition("@")
     return f"{local}@{domain.lower()}"
 

@@ -9,9 +9,9 @@ from typing import Protocol
 
 import httpx
 from django.conf import settings
+from django.utils.module_loading import import_string
 from jwcrypto import jwk, jwt
 from jwcrypto.common import base64url_encode
-from django.utils.module_loading import import_string
 
 from cis.core import clock
 

@@ -50,7 +50,9 @@ class PositionStatus(models.TextChoices):
 
 
 class Position(TimestampedModel):
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="positions")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="positions"
+    )
     name = models.CharField(max_length=200)
     job_roles = models.ManyToManyField(JobRole, related_name="positions")
     activities = models.ManyToManyField(Activity, blank=True, related_name="positions")

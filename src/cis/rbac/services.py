@@ -89,7 +89,11 @@ def catalogue_load(*, actor: Actor, path: Path = CATALOGUE_FILE) -> CatalogueLoa
     for entry in data["job_roles"]:
         role = upsert(JobRole, entry, sector_code=entry["sector"], group_code=entry["group"])
         role.baseline_activities.set([activities[c] for c in entry.get("baseline", [])])
-    for model, key in ((AreaOfWork, "areas_of_work"), (Activity, "activities"), (JobRole, "job_roles")):
+    for model, key in (
+        (AreaOfWork, "areas_of_work"),
+        (Activity, "activities"),
+        (JobRole, "job_roles"),
+    ):
         codes = {e["code"] for e in data[key]}
         retired += model.objects.exclude(code__in=codes).filter(retired=False).update(retired=True)
     result = CatalogueLoad(str(data["version"]), created, updated, retired)
@@ -109,7 +113,9 @@ def _codes(model: Any, codes: Sequence[str], what: str) -> list[Any]:
     found = {o.code: o for o in model.objects.filter(code__in=wanted, retired=False)}
     missing = [c for c in wanted if c not in found]
     if missing:
-        raise ValidationFailed(f"Unknown {what}: {', '.join(missing)}.", field=what.replace(" ", "_"))
+        raise ValidationFailed(
+            f"Unknown {what}: {', '.join(missing)}.", field=what.replace(" ", "_")
+        )
     return [found[c] for c in wanted]
 
 
@@ -183,8 +189,8 @@ def position_update(
     assignable: bool | None = None,
     retire: bool = False,
 ) -> Position:
-    position = Position.objects.select_for_update().select_related("organisation").get(
-        pk=position.pk
+    position = (
+        Position.objects.select_for_update().select_related("organisation").get(pk=position.pk)
     )
     decision = require(actor, Action.POSITION_UPDATE, position)
     before = _position_snapshot(position)

@@ -4,45 +4,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField(unique=True)),
-                ('at', models.DateTimeField()),
-                ('actor_ref', models.CharField(max_length=64)),
-                ('actor_name', models.CharField(blank=True, max_length=200)),
-                ('rule', models.CharField(max_length=120)),
-                ('action', models.CharField(db_index=True, max_length=64)),
-                ('target_type', models.CharField(max_length=40)),
-                ('target_ref', models.CharField(db_index=True, max_length=64)),
-                ('organisation_ref', models.CharField(blank=True, db_index=True, max_length=16)),
-                ('before', models.JSONField(default=dict)),
-                ('after', models.JSONField(default=dict)),
-                ('request_ref', models.CharField(blank=True, max_length=40)),
-                ('client_address', models.CharField(blank=True, max_length=64)),
-                ('channel', models.CharField(blank=True, max_length=16)),
-                ('correlation_id', models.CharField(blank=True, max_length=40)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.BigIntegerField(unique=True)),
+                ("at", models.DateTimeField()),
+                ("actor_ref", models.CharField(max_length=64)),
+                ("actor_name", models.CharField(blank=True, max_length=200)),
+                ("rule", models.CharField(max_length=120)),
+                ("action", models.CharField(db_index=True, max_length=64)),
+                ("target_type", models.CharField(max_length=40)),
+                ("target_ref", models.CharField(db_index=True, max_length=64)),
+                ("organisation_ref", models.CharField(blank=True, db_index=True, max_length=16)),
+                ("before", models.JSONField(default=dict)),
+                ("after", models.JSONField(default=dict)),
+                ("request_ref", models.CharField(blank=True, max_length=40)),
+                ("client_address", models.CharField(blank=True, max_length=64)),
+                ("channel", models.CharField(blank=True, max_length=16)),
+                ("correlation_id", models.CharField(blank=True, max_length=40)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
             ],
             options={
-                'ordering': ['seq'],
+                "ordering": ["seq"],
             },
         ),
         migrations.CreateModel(
-            name='AuditHead',
+            name="AuditHead",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('seq', models.BigIntegerField(default=0)),
-                ('hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False),
+                ),
+                ("seq", models.BigIntegerField(default=0)),
+                (
+                    "hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000",
+                        max_length=64,
+                    ),
+                ),
             ],
         ),
     ]

@@ -16,7 +16,7 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _secret_key() -> str:
-    """Use CIS_SECRET_KEY, or one generated once per data directory so two installs never share it."""
+    """CIS_SECRET_KEY, or one generated per data directory, so two installs never share it."""
     if key := os.environ.get("CIS_SECRET_KEY"):
         return key
     path = DATA_DIR / "secret-key"
@@ -28,7 +28,9 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = False
-ALLOWED_HOSTS = [h for h in os.environ.get("CIS_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("CIS_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
 CIS_BASE_URL = os.environ.get("CIS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -137,7 +139,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("CIS_EMAIL_FROM", "Care Identity Service <ci
 CIS_SMS_BACKEND = os.environ.get("CIS_SMS_BACKEND", "cis.notify.sms.FileSmsSender")
 CIS_NOTIFY_API_KEY = os.environ.get("CIS_NOTIFY_API_KEY", "")
 CIS_NOTIFY_SMS_TEMPLATE_ID = os.environ.get("CIS_NOTIFY_SMS_TEMPLATE_ID", "")
-CIS_NOTIFY_BASE_URL = os.environ.get("CIS_NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+CIS_NOTIFY_BASE_URL = os.environ.get(
+    "CIS_NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk"
+)
 
 # One-time codes (contact verification and self-unlock).
 CIS_OTP_DIGITS = 6
@@ -158,7 +162,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Care Identity Service API",
-    "DESCRIPTION": "People, organisations, positions, smartcards and certificates, under one policy.",
+    "DESCRIPTION": "People, organisations, positions, cards and certificates, under one policy.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

@@ -5,45 +5,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='RegistrationAuthority',
+            name="RegistrationAuthority",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=16, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.CharField(max_length=16, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'verbose_name_plural': 'registration authorities',
-                'ordering': ['name'],
+                "verbose_name_plural": "registration authorities",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('ods_code', models.CharField(max_length=6, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('org_type', models.CharField(choices=[('community_pharmacy', 'Community pharmacy'), ('pharmacy_head_office', 'Pharmacy head office'), ('gp_practice', 'GP practice'), ('nhs_trust', 'NHS trust'), ('ra_host', 'Registration Authority host'), ('other', 'Other')], max_length=32)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=8)),
-                ('closed_on', models.DateField(blank=True, null=True)),
-                ('address', models.CharField(blank=True, max_length=300)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='organisations.organisation')),
-                ('serving_ra', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='organisations', to='organisations.registrationauthority')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("ods_code", models.CharField(max_length=6, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "org_type",
+                    models.CharField(
+                        choices=[
+                            ("community_pharmacy", "Community pharmacy"),
+                            ("pharmacy_head_office", "Pharmacy head office"),
+                            ("gp_practice", "GP practice"),
+                            ("nhs_trust", "NHS trust"),
+                            ("ra_host", "Registration Authority host"),
+                            ("other", "Other"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("closed", "Closed")],
+                        default="open",
+                        max_length=8,
+                    ),
+                ),
+                ("closed_on", models.DateField(blank=True, null=True)),
+                ("address", models.CharField(blank=True, max_length=300)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="organisations.organisation",
+                    ),
+                ),
+                (
+                    "serving_ra",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="organisations",
+                        to="organisations.registrationauthority",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['ods_code'],
+                "ordering": ["ods_code"],
             },
         ),
     ]

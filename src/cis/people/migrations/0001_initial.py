@@ -6,81 +6,178 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('organisations', '0001_initial'),
+        ("organisations", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('user_id', models.CharField(max_length=12, unique=True)),
-                ('given_name', models.CharField(max_length=100)),
-                ('family_name', models.CharField(max_length=100)),
-                ('date_of_birth', models.DateField(blank=True, null=True)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('email_verified_at', models.DateTimeField(blank=True, null=True)),
-                ('mobile', models.CharField(blank=True, max_length=16)),
-                ('mobile_verified_at', models.DateTimeField(blank=True, null=True)),
-                ('professional_body', models.CharField(blank=True, max_length=60)),
-                ('professional_number', models.CharField(blank=True, max_length=30)),
-                ('assurance_level', models.IntegerField(choices=[(0, 'Not verified'), (1, 'Low (remote)'), (2, 'Medium'), (3, 'High (face to face, three documents)')], default=0)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('restricted', 'Restricted (identity not verified)'), ('closed', 'Closed')], default='restricted', max_length=12)),
-                ('kind', models.CharField(choices=[('person', 'Person'), ('rpa', 'Robotic process (RPA)'), ('temporary', 'Temporary access')], default='person', max_length=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('registered_ra', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='registered_people', to='organisations.registrationauthority')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last login"),
+                ),
+                ("user_id", models.CharField(max_length=12, unique=True)),
+                ("given_name", models.CharField(max_length=100)),
+                ("family_name", models.CharField(max_length=100)),
+                ("date_of_birth", models.DateField(blank=True, null=True)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("email_verified_at", models.DateTimeField(blank=True, null=True)),
+                ("mobile", models.CharField(blank=True, max_length=16)),
+                ("mobile_verified_at", models.DateTimeField(blank=True, null=True)),
+                ("professional_body", models.CharField(blank=True, max_length=60)),
+                ("professional_number", models.CharField(blank=True, max_length=30)),
+                (
+                    "assurance_level",
+                    models.IntegerField(
+                        choices=[
+                            (0, "Not verified"),
+                            (1, "Low (remote)"),
+                            (2, "Medium"),
+                            (3, "High (face to face, three documents)"),
+                        ],
+                        default=0,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("restricted", "Restricted (identity not verified)"),
+                            ("closed", "Closed"),
+                        ],
+                        default="restricted",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("person", "Person"),
+                            ("rpa", "Robotic process (RPA)"),
+                            ("temporary", "Temporary access"),
+                        ],
+                        default="person",
+                        max_length=12,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "registered_ra",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="registered_people",
+                        to="organisations.registrationauthority",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['family_name', 'given_name', 'user_id'],
+                "ordering": ["family_name", "given_name", "user_id"],
             },
         ),
         migrations.CreateModel(
-            name='ContactVerification',
+            name="ContactVerification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('mobile', 'Mobile')], max_length=8)),
-                ('new_value', models.CharField(max_length=254)),
-                ('code_digest', models.CharField(max_length=64)),
-                ('expires_at', models.DateTimeField()),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('superseded', models.BooleanField(default=False)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("mobile", "Mobile")], max_length=8
+                    ),
+                ),
+                ("new_value", models.CharField(max_length=254)),
+                ("code_digest", models.CharField(max_length=64)),
+                ("expires_at", models.DateTimeField()),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                ("superseded", models.BooleanField(default=False)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='IdentityCheck',
+            name="IdentityCheck",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('checked_on', models.DateField()),
-                ('document_types', models.JSONField(default=list)),
-                ('assurance_level', models.IntegerField(choices=[(0, 'Not verified'), (1, 'Low (remote)'), (2, 'Medium'), (3, 'High (face to face, three documents)')])),
-                ('photo', models.BinaryField(blank=True, null=True)),
-                ('notes', models.CharField(blank=True, max_length=500)),
-                ('checker', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='identity_checks', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("checked_on", models.DateField()),
+                ("document_types", models.JSONField(default=list)),
+                (
+                    "assurance_level",
+                    models.IntegerField(
+                        choices=[
+                            (0, "Not verified"),
+                            (1, "Low (remote)"),
+                            (2, "Medium"),
+                            (3, "High (face to face, three documents)"),
+                        ]
+                    ),
+                ),
+                ("photo", models.BinaryField(blank=True, null=True)),
+                ("notes", models.CharField(blank=True, max_length=500)),
+                (
+                    "checker",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="identity_checks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-checked_on', '-id'],
+                "ordering": ["-checked_on", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(fields=['family_name', 'given_name'], name='people_pers_family__1e8bce_idx'),
+            model_name="person",
+            index=models.Index(
+                fields=["family_name", "given_name"], name="people_pers_family__1e8bce_idx"
+            ),
         ),
     ]

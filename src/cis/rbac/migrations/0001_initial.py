@@ -6,110 +6,207 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('organisations', '0001_initial'),
+        ("organisations", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Activity',
+            name="Activity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=16, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('illustrative', models.BooleanField(default=False)),
-                ('retired', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.CharField(max_length=16, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("illustrative", models.BooleanField(default=False)),
+                ("retired", models.BooleanField(default=False)),
             ],
             options={
-                'verbose_name_plural': 'activities',
-                'ordering': ['code'],
-                'abstract': False,
+                "verbose_name_plural": "activities",
+                "ordering": ["code"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='AreaOfWork',
+            name="AreaOfWork",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=16, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('illustrative', models.BooleanField(default=False)),
-                ('retired', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.CharField(max_length=16, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("illustrative", models.BooleanField(default=False)),
+                ("retired", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ['code'],
-                'abstract': False,
+                "ordering": ["code"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='JobRole',
+            name="JobRole",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=16, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('illustrative', models.BooleanField(default=False)),
-                ('retired', models.BooleanField(default=False)),
-                ('sector_code', models.CharField(max_length=8)),
-                ('group_code', models.CharField(max_length=8)),
-                ('baseline_activities', models.ManyToManyField(blank=True, related_name='job_roles', to='rbac.activity')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.CharField(max_length=16, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("illustrative", models.BooleanField(default=False)),
+                ("retired", models.BooleanField(default=False)),
+                ("sector_code", models.CharField(max_length=8)),
+                ("group_code", models.CharField(max_length=8)),
+                (
+                    "baseline_activities",
+                    models.ManyToManyField(
+                        blank=True, related_name="job_roles", to="rbac.activity"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
-                'abstract': False,
+                "ordering": ["code"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Position',
+            name="Position",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=200)),
-                ('workgroups', models.JSONField(blank=True, default=list)),
-                ('assignable', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('retired', 'Retired')], default='active', max_length=8)),
-                ('activities', models.ManyToManyField(blank=True, related_name='positions', to='rbac.activity')),
-                ('area_of_work', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='rbac.areaofwork')),
-                ('job_roles', models.ManyToManyField(related_name='positions', to='rbac.jobrole')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='positions', to='organisations.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=200)),
+                ("workgroups", models.JSONField(blank=True, default=list)),
+                ("assignable", models.BooleanField(default=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("retired", "Retired")],
+                        default="active",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "activities",
+                    models.ManyToManyField(
+                        blank=True, related_name="positions", to="rbac.activity"
+                    ),
+                ),
+                (
+                    "area_of_work",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="rbac.areaofwork",
+                    ),
+                ),
+                ("job_roles", models.ManyToManyField(related_name="positions", to="rbac.jobrole")),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="positions",
+                        to="organisations.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organisation__ods_code', 'name'],
+                "ordering": ["organisation__ods_code", "name"],
             },
         ),
         migrations.CreateModel(
-            name='PositionAssignment',
+            name="PositionAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('start_date', models.DateField()),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('request_ref', models.CharField(blank=True, max_length=40)),
-                ('ended_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('granted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to=settings.AUTH_USER_MODEL)),
-                ('position', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='rbac.position')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("start_date", models.DateField()),
+                ("end_date", models.DateField(blank=True, null=True)),
+                ("request_ref", models.CharField(blank=True, max_length=40)),
+                (
+                    "ended_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "position",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to="rbac.position",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-start_date', 'id'],
+                "ordering": ["-start_date", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='position',
-            constraint=models.UniqueConstraint(fields=('organisation', 'name'), name='unique_position_name'),
+            model_name="position",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "name"), name="unique_position_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='positionassignment',
-            constraint=models.CheckConstraint(condition=models.Q(('end_date__isnull', True), ('end_date__gte', models.F('start_date')), _connector='OR'), name='assignment_end_after_start'),
+            model_name="positionassignment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("end_date__isnull", True),
+                    ("end_date__gte", models.F("start_date")),
+                    _connector="OR",
+                ),
+                name="assignment_end_after_start",
+            ),
         ),
     ]

@@ -6,36 +6,104 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('organisations', '0001_initial'),
+        ("organisations", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RightGrant',
+            name="RightGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('right', models.CharField(choices=[('lsa', 'Local Smartcard Administrator'), ('sponsor', 'Sponsor'), ('id_checker', 'RA ID Checker'), ('ra_agent', 'RA Agent'), ('ra_agent_advanced', 'RA Agent (Advanced)'), ('ra_manager', 'RA Manager'), ('service_desk', 'Service desk (national)')], max_length=20)),
-                ('include_children', models.BooleanField(default=False)),
-                ('start_date', models.DateField()),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('request_ref', models.CharField(blank=True, max_length=40)),
-                ('granted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organisations.organisation')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='right_grants', to=settings.AUTH_USER_MODEL)),
-                ('ra', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organisations.registrationauthority')),
-                ('revoked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "right",
+                    models.CharField(
+                        choices=[
+                            ("lsa", "Local Smartcard Administrator"),
+                            ("sponsor", "Sponsor"),
+                            ("id_checker", "RA ID Checker"),
+                            ("ra_agent", "RA Agent"),
+                            ("ra_agent_advanced", "RA Agent (Advanced)"),
+                            ("ra_manager", "RA Manager"),
+                            ("service_desk", "Service desk (national)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("include_children", models.BooleanField(default=False)),
+                ("start_date", models.DateField()),
+                ("end_date", models.DateField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("request_ref", models.CharField(blank=True, max_length=40)),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organisations.organisation",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="right_grants",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ra",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organisations.registrationauthority",
+                    ),
+                ),
+                (
+                    "revoked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['person_id', 'right'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('organisation__isnull', False), ('ra__isnull', False), _negated=True), name='right_scope_one_kind')],
+                "ordering": ["person_id", "right"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("organisation__isnull", False), ("ra__isnull", False), _negated=True
+                        ),
+                        name="right_scope_one_kind",
+                    )
+                ],
             },
         ),
     ]

@@ -26,12 +26,13 @@ def organisation_get(*, actor: Actor, ods_code: str) -> Organisation:
         .filter(ods_code=ods_code.upper())
         .first()
     )
+    missing = NotFound(f"No organisation with ODS code {ods_code} that you can see.")
     if org is None:
-        raise NotFound(f"No organisation with ODS code {ods_code}.")
+        raise missing
     try:
         require(actor, Action.ORGANISATION_VIEW, org)
     except NotPermitted:
-        raise NotFound(f"No organisation with ODS code {ods_code} that you can see.") from None
+        raise missing from None
     return org
 
 

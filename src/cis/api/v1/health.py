@@ -14,4 +14,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception:  # noqa: BLE001 - any failure means "not healthy", reported not raised
         db_ok = False
     status = 200 if db_ok else 503
-    return JsonResponse({"status": "ok" if db_ok else "unavailable", "database": db_ok}, status=status)
+    return JsonResponse(
+        {"status": "ok" if db_ok else "unavailable", "database": db_ok}, status=status
+    )

@@ -8,8 +8,11 @@ from typing import Any
 from cis.core.errors import NotPermitted
 from cis.organisations.models import Organisation, RegistrationAuthority
 from cis.people.models import Person, PersonStatus
+from cis.pki.models import Certificate
 from cis.rbac.models import Position, PositionAssignment
 from cis.rights.models import Right, RightGrant
+from cis.workflow.models import Request
+from cis.workflow.states import RIGHT_TYPES
 
 from .actions import Action
 from .scope import INCLUDES, GrantScope, effective_grants, grant_scope, person_org_ids
@@ -43,6 +46,39 @@ NEEDS: dict[Action, frozenset[Right]] = {
     Action.RIGHT_GRANT: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
     Action.RIGHT_REVOKE: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
     Action.AUDIT_VIEW: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
+    # Workflow: Sponsors raise, RA Agents decide, LSAs and up chase; rights types narrow further.
+    Action.REQUEST_RAISE: frozenset({Right.SPONSOR}),
+    Action.REQUEST_VIEW: ADMIN_VIEW,
+    Action.REQUEST_APPROVE: frozenset({Right.RA_AGENT}),
+    Action.REQUEST_REJECT: frozenset({Right.RA_AGENT}),
+    Action.REQUEST_CANCEL: frozenset({Right.RA_AGENT}),
+    Action.REQUEST_ESCALATE: frozenset({Right.LSA}),
+    # Smartcards: LSAs (and every right that carries LSA) unlock and renew in the window;
+    # RA Agents issue, cancel, repair, clear, replace and renew after expiry (DESIGN §2, §5).
+    Action.CARD_VIEW: frozenset({Right.LSA, Right.SERVICE_DESK}),
+    Action.CARD_ISSUE: frozenset({Right.RA_AGENT}),
+    Action.CARD_REPORT_LOCKED: frozenset({Right.LSA}),
+    Action.CARD_UNLOCK_ASSISTED: frozenset({Right.LSA}),
+    Action.CARD_UNLOCK_SELF: frozenset(),  # the holder alone, with a one-time code
+    Action.CARD_RENEW: frozenset({Right.LSA}),
+    Action.CARD_RENEW_EXPIRED: frozenset({Right.RA_AGENT}),
+    Action.CARD_REPORT_LOSS: frozenset({Right.RA_AGENT}),
+    Action.CARD_CANCEL: frozenset({Right.RA_AGENT}),
+    Action.CARD_REPAIR: frozenset({Right.RA_AGENT}),
+    Action.CARD_CLEAR: frozenset({Right.RA_AGENT}),
+    Action.CARD_REPLACE: frozenset({Right.RA_AGENT}),
+    # Sign-in: LSAs and up see and end the sessions of people in scope (a shared or lost card);
+    # only the holder registers an authenticator; RA Agents remove one; the service desk
+    # registers clinical systems as OIDC clients.
+    Action.SESSION_VIEW: ADMIN_VIEW,
+    Action.SESSION_END: frozenset({Right.LSA, Right.SERVICE_DESK}),
+    Action.AUTHENTICATOR_REGISTER: frozenset(),
+    Action.AUTHENTICATOR_REVOKE: frozenset({Right.RA_AGENT}),
+    Action.OIDC_CLIENT_MANAGE: frozenset({Right.SERVICE_DESK}),
+    # PKI: holders and admins in scope see certificates; RA Agents issue and revoke them.
+    Action.CERTIFICATE_VIEW: ADMIN_VIEW,
+    Action.CERTIFICATE_ISSUE: frozenset({Right.RA_AGENT}),
+    Action.CERTIFICATE_REVOKE: frozenset({Right.RA_AGENT}),
 }
 
 # Actions a person may take on their own record (DESIGN §2, card holder).
@@ -54,6 +90,23 @@ SELF_SERVICE = frozenset(
         Action.POSITION_VIEW,
         Action.ASSIGNMENT_VIEW,
         Action.RIGHT_VIEW,
+        # Workflow: a holder sees the requests about them and can chase them.
+        Action.REQUEST_VIEW,
+        Action.REQUEST_ESCALATE,
+        # Smartcards: a holder sees their card, reports it locked, lost, stolen or damaged,
+        # unlocks it with a one-time code and renews it in the window.
+        Action.CARD_VIEW,
+        Action.CARD_REPORT_LOCKED,
+        Action.CARD_UNLOCK_SELF,
+        Action.CARD_RENEW,
+        Action.CARD_REPORT_LOSS,
+        # Sign-in: a holder sees and ends their own sessions and manages their authenticators.
+        Action.SESSION_VIEW,
+        Action.SESSION_END,
+        Action.AUTHENTICATOR_REGISTER,
+        Action.AUTHENTICATOR_REVOKE,
+        # PKI: a holder sees their own certificates.
+        Action.CERTIFICATE_VIEW,
     }
 )
 
@@ -111,6 +164,10 @@ def _subject(target: Any) -> Person | None:
         return target
     if isinstance(target, PositionAssignment | NewAssignment | RightGrant | NewGrant):
         return target.person
+    if isinstance(target, Request):
+        return target.subject
+    if isinstance(target, Certificate):
+        return target.person
     return None
 
 
@@ -144,6 +201,11 @@ def _target_orgs(target: Any) -> tuple[set[int], set[int]]:
         return {target.position.organisation_id}, set()
     if isinstance(target, NewAssignment):
         return {target.position.organisation_id}, set()
+    if isinstance(target, Request):
+        orgs = {target.organisation_id} if target.organisation_id else set()
+        return orgs, {target.ra_id}
+    if isinstance(target, Certificate):
+        return _target_orgs(target.person)
     raise TypeError(f"no scope rule for {type(target).__name__}")
 
 
@@ -187,6 +249,8 @@ def _right_ok(actor_right: Right, action: Action, target: Any) -> bool:
         if actor_right == Right.SERVICE_DESK:
             return True
         return granted in GRANTABLE_BY_RA_MANAGER
+    if isinstance(target, Request) and target.request_type in RIGHT_TYPES:
+        return actor_right == Right.RA_MANAGER or action not in REQUEST_RIGHTS_MANAGER_ONLY
     return True
 
 
@@ -202,6 +266,10 @@ def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
     if subject is not None and subject.status == PersonStatus.CLOSED and action in CHANGES_PERSON:
         return _deny(f"{subject.full_name}'s profile is closed; reopen it first.")
 
+    if isinstance(target, Request):
+        ruled = _request_rule(actor, action, target)
+        if ruled is not None:
+            return ruled
     if _is_self_service(actor, action, target):
         return Decision(True, "self-service")
     if subject is not None and subject.pk == actor.pk:
@@ -211,7 +279,7 @@ def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
     sponsor_assignable = action in (Action.ASSIGNMENT_CREATE, Action.ASSIGNMENT_END) and (
         _assignable(target)
     )
-    held = False
+    held = rank_refused = False
     for grant in effective_grants(actor):
         carried = INCLUDES[Right(grant.right)]
         qualifies = bool(carried & needs)
@@ -219,7 +287,7 @@ def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
         if not (qualifies or via_sponsor):
             continue
         if not _right_ok(Right(grant.right), action, target):
-            held = True
+            rank_refused = True
             continue
         held = True
         scope = grant_scope(grant)
@@ -228,6 +296,8 @@ def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
             return Decision(True, f"{prefix}:{scope.rule}")
     if held:
         return _deny("This is outside the organisations your rights cover.")
+    if rank_refused:
+        return _deny("Your right does not let you grant or revoke that right.")
     return _deny("You do not have a right that allows this.")
 
 
@@ -248,3 +318,29 @@ def require(actor: Actor | None, action: Action, target: Any = None) -> Decision
 
 def can(actor: Actor | None, action: Action, target: Any = None) -> bool:
     return decide(actor, action, target).allowed
+
+
+# Workflow
+# Whoever raised a request may follow, chase and withdraw it, but never decide it.
+OWN_REQUEST = frozenset({Action.REQUEST_VIEW, Action.REQUEST_CANCEL, Action.REQUEST_ESCALATE})
+DECIDE_REQUEST = frozenset({Action.REQUEST_APPROVE, Action.REQUEST_REJECT})
+# Requests about CIS rights are raised and decided by RA Managers alone.
+REQUEST_RIGHTS_MANAGER_ONLY = frozenset(
+    {Action.REQUEST_RAISE, Action.REQUEST_APPROVE, Action.REQUEST_REJECT}
+)
+
+
+def _request_rule(actor: Person, action: Action, request: Request) -> Decision | None:
+    """The rules only requests have: the raiser's own, and rights types for RA Managers."""
+    if request.raised_by_id is not None and request.raised_by_id == actor.pk:
+        if action in OWN_REQUEST:
+            return Decision(True, "own-request")
+        if action in DECIDE_REQUEST:
+            return _deny("Nobody may approve or reject a request they raised.")
+    if (
+        request.request_type in RIGHT_TYPES
+        and action in REQUEST_RIGHTS_MANAGER_ONLY
+        and not any(g.right == Right.RA_MANAGER for g in effective_grants(actor))
+    ):
+        return _deny("Only an RA Manager may raise or decide a request about CIS rights.")
+    return None

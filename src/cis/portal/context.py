@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
+
+from .demo import persona_sign_in_available
+from .navigation import Navigation
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
-    return {"demo_login_enabled": settings.CIS_DEMO_LOGIN}
+    return {"demo_login_enabled": persona_sign_in_available(), "nav": Navigation(request)}

@@ -1,0 +1,1 @@
+"""Portal forms: they parse what people type; the services decide what is allowed."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.urls import include, path
+from django.conf import settings
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from cis.api.v1 import health
 
@@ -11,5 +13,13 @@ urlpatterns = [
     path("api/", include("cis.api.urls")),
     path("pki/", include("cis.pki.urls")),
     path("cards/", include("cis.smartcards.urls")),
+    path("signin/", include("cis.signin.urls")),
+    path("", include("cis.oidc.urls")),
     path("", include("cis.portal.urls")),
+    # The NHS.UK stylesheet asks for its icons at /assets/images/.
+    re_path(
+        r"^assets/(?P<path>images/[\w.-]+\.svg)$",
+        serve,
+        {"document_root": settings.NHSUK_FRONTEND_DIR / "nhsuk" / "assets"},
+    ),
 ]

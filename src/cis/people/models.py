@@ -98,7 +98,10 @@ class IdentityCheck(TimestampedModel):
     """A face-to-face identity check: document types seen (never their numbers), who, when."""
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="identity_checks")
-    checker = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    # None when the server console recorded the check; its audit event names the operator.
+    checker = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     checked_on = models.DateField()
     document_types = models.JSONField(default=list)
     assurance_level = models.IntegerField(choices=AssuranceLevel.choices)

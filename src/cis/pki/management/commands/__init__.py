@@ -1,0 +1,1 @@
+"""`cis ca ...`: the operator's handle on the certificate authority."""

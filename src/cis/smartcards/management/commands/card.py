@@ -1,0 +1,59 @@
+"""`cis card`: card steps the server's console operator takes (the first cards, the demo's)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from cis.core.errors import DomainError
+from cis.people.models import Person
+from cis.smartcards.provisioning import ensure_virtual_card, provision
+from cis_agent.cards.base import CardError
+from cis_agent.cards.spec import open_card
+
+
+class Command(BaseCommand):
+    help = "Issue a card from the server console: `cis card issue --person USER_ID --card SPEC`."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="step", required=True)
+        issue = sub.add_parser(
+            "issue",
+            help="Issue a blank card (a virtual card file is made if missing) to a person.",
+        )
+        issue.add_argument("--person", required=True, metavar="USER_ID")
+        issue.add_argument("--card", required=True, metavar="SPEC")
+        issue.add_argument(
+            "--passcode-stdin", action="store_true", help="read the holder's passcode from stdin"
+        )
+        issue.add_argument("--transport-pin", default="12345678", help="a blank card's SO PIN")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        person = Person.objects.filter(user_id=options["person"]).first()
+        if person is None:
+            raise CommandError(f"No person with user id {options['person']}.")
+        if options["passcode_stdin"]:
+            passcode = sys.stdin.readline().rstrip("\r\n")
+        else:
+            import getpass  # noqa: PLC0415 - only for an interactive console
+
+            passcode = getpass.getpass("Holder's passcode: ")
+        spec: str = options["card"]
+        try:
+            if spec.startswith("virtual:"):
+                spec = ensure_virtual_card(
+                    holder=person, path=Path(spec.removeprefix("virtual:")), passcode=passcode
+                )
+            else:
+                provision(
+                    holder=person,
+                    card=open_card(spec),
+                    passcode=passcode,
+                    transport_so_pin=options["transport_pin"],
+                )
+        except (DomainError, CardError) as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"{spec} issued to {person.full_name} ({person.user_id}).")

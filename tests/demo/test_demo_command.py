@@ -1,0 +1,116 @@
+"""`cis demo --no-serve`: the whole preparation, the personas file, and the CA step either way."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from cis.demo import cast
+from cis.demo.management.commands import demo as demo_command
+from cis.demo.world import BuildReport
+from cis.people.models import Person
+from cis.rights.models import Right, RightGrant
+from tests.cli.conftest import counts
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FIELDS = {"name", "role", "user_id", "card", "passcode"}
+ROLES = {label for _, label in Right.choices} | {"Card holder"}
+
+
+def _demo(*args: str) -> str:
+    out = io.StringIO()
+    call_command("demo", "--no-serve", *args, stdout=out)
+    return out.getvalue()
+
+
+def _personas() -> list[dict[str, Any]]:
+    return list(json.loads((Path(settings.DATA_DIR) / "demo-personas.json").read_text()))
+
+
+def test_demo_writes_a_persona_file_with_the_documented_fields() -> None:
+    out = _demo()
+    path = Path(settings.DATA_DIR) / "demo-personas.json"
+    assert str(path) in out
+    assert "http://127.0.0.1:8000/" in out
+    assert "Not serving (--no-serve)" in out
+    personas = _personas()
+    assert len(personas) == len(cast.PERSONAS)
+    for persona in personas:
+        assert persona.keys() >= FIELDS
+        person = Person.objects.get(user_id=persona["user_id"])
+        assert persona["name"] == person.full_name
+        assert persona["role"] in ROLES
+        assert persona["card"] == (
+            f"virtual:{Path(settings.DATA_DIR).resolve()}/cards/{person.user_id}.card"
+        )
+        assert re.fullmatch(r"[0-9]{4,8}", persona["passcode"])
+        assert persona["name"] in out
+        assert persona["user_id"] in out
+    # One persona per right, each holding that right; and the plain card holders hold none.
+    assert {p["role"] for p in personas} == ROLES
+    for persona in personas:
+        held = set(
+            RightGrant.objects.filter(person__user_id=persona["user_id"]).values_list(
+                "right", flat=True
+            )
+        )
+        assert held == ({persona["right"]} if persona["right"] else set())
+
+
+def test_demo_twice_adds_nothing_and_says_so() -> None:
+    _demo()
+    first = counts()
+    personas = _personas()
+    out = _demo()
+    assert "The demo world is already in place: nothing to add." in out
+    assert counts() == first
+    assert _personas() == personas
+
+
+@pytest.fixture
+def no_world(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CA step on its own: the world and its personas stubbed out."""
+    monkeypatch.setattr(demo_command, "build_world", BuildReport)
+    monkeypatch.setattr(
+        demo_command,
+        "persona_records",
+        lambda: [{"name": "A Persona", "role": "Card holder", "user_id": "100000000099"}],
+    )
+
+
+def test_demo_skips_the_ca_when_the_pki_app_has_no_ca_command(
+    monkeypatch: pytest.MonkeyPatch, no_world: None
+) -> None:
+    monkeypatch.setattr(demo_command, "get_commands", lambda: {"migrate": "django.core"})
+    assert "Certificate authority: not available in this version; skipped." in _demo()
+
+
+def test_demo_runs_ca_init_when_there_is_one(
+    monkeypatch: pytest.MonkeyPatch, no_world: None
+) -> None:
+    calls: list[tuple[str, ...]] = []
+    real_call_command = demo_command.call_command
+
+    def call(name: str, *args: str, **options: Any) -> None:
+        if name == "ca":
+            calls.append((name, *args))
+            if len(calls) > 1:
+                raise CommandError("A certificate authority already exists.")
+            return
+        real_call_command(name, *args, **options)
+
+    monkeypatch.setattr(demo_command, "get_commands", lambda: {"ca": "cis.pki"})
+    monkeypatch.setattr(demo_command, "call_command", call)
+    _demo()
+    out = _demo()  # a second run carries on past a CA that already exists
+    assert calls == [("ca", "init"), ("ca", "init")]
+    assert "Certificate authority: A certificate authority already exists." in out

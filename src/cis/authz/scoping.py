@@ -9,11 +9,13 @@ from django.db.models import Model, Q, QuerySet
 from cis.audit.models import AuditEvent
 from cis.organisations.models import Organisation
 from cis.people.models import Person, PersonStatus
+from cis.pki.models import Certificate
 from cis.rbac.models import Position, PositionAssignment
 from cis.rights.models import Right, RightGrant
+from cis.workflow.models import Request
 
 from .actions import Action
-from .policy import NEEDS, SELF_SERVICE, Actor, ConsoleOperator
+from .policy import NEEDS, OWN_REQUEST, SELF_SERVICE, Actor, ConsoleOperator
 from .scope import INCLUDES, active_assignments, effective_grants, grant_scope
 
 M = TypeVar("M", bound=Model)
@@ -86,6 +88,18 @@ def visible(actor: Actor | None, action: Action, queryset: QuerySet[M]) -> Query
             q |= Q(person=actor)
         return queryset.filter(q)
     if model is RightGrant:
+        q = Q(person__in=Person.objects.filter(_people_filter(actor, reach, include_self=False)))
+        if own:
+            q |= Q(person=actor)
+        return queryset.filter(q)
+    if model is Request:
+        q = Q(organisation_id__in=reach.org_ids) | Q(ra_id__in=reach.ra_ids)
+        if own:
+            q |= Q(subject=actor)
+        if action in OWN_REQUEST:
+            q |= Q(raised_by=actor)
+        return queryset.filter(q)
+    if model is Certificate:
         q = Q(person__in=Person.objects.filter(_people_filter(actor, reach, include_self=False)))
         if own:
             q |= Q(person=actor)

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from cis.authz.policy import CONSOLE, Actor
+from cis.core import clock
 from cis.notify.sms import MemorySmsSender
 from cis.organisations.models import Organisation, RegistrationAuthority
 from cis.organisations.services import organisation_create, ra_create
@@ -262,6 +263,10 @@ def _ensure_assignments(
         report.added["position assignments"] += 1
 
 
+def _staff(number: int) -> cast.StaffSpec:
+    return next(spec for spec in cast.STAFF if spec.number == number)
+
+
 def _ensure_right(
     *,
     actor: Actor,
@@ -287,5 +292,6 @@ def _ensure_right(
         organisation=organisation,
         include_children=kind == "org+children",
         ra=scope_ra,
+        start_date=min(_staff(persona.staff_number).since, clock.today()),
     )
     report.added["rights"] += 1

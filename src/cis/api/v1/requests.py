@@ -62,7 +62,9 @@ class EscalationSerializer(serializers.Serializer[Any]):
     level = serializers.ChoiceField(
         choices=EscalationLevel.choices, help_text="1: the RA Manager; 2: the service desk."
     )
-    raised_by = PersonRefSerializer(allow_null=True, help_text="Who escalated it (null: the clock).")
+    raised_by = PersonRefSerializer(
+        allow_null=True, help_text="Who escalated it (null: the clock)."
+    )
     reason = serializers.CharField(help_text="Why it was escalated.")
     raised_at = serializers.DateTimeField(help_text="When it was escalated.")
     closed_at = serializers.DateTimeField(
@@ -220,7 +222,10 @@ class RequestListView(ListEndpoint[Request]):
             OpenApiParameter("ods_code", str, description="Only requests at this organisation."),
             OpenApiParameter("type", str, enum=RequestType.values, description="Only this type."),
             OpenApiParameter(
-                "older_than_days", str, enum=list(AGES), description="Raised at least this long ago."
+                "older_than_days",
+                str,
+                enum=list(AGES),
+                description="Raised at least this long ago.",
             ),
         ],
         responses={200: RequestSummarySerializer(many=True), **READ_ERRORS},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from . import assignments, cards, me, organisations, people, positions, rights
 
@@ -67,4 +67,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Smartcards and the workstation agent
     *cards.urlpatterns,
     path("", include("cis.api.v1.requests")),  # Requests to the RA (workflow)
+    path("", include("cis.api.v1.certificates")),  # Certificates (PKI)
 ]

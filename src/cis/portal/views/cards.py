@@ -19,25 +19,26 @@ from cis.authz.policy import can, require
 from cis.core import clock
 from cis.core.errors import NotFound
 from cis.portal.forms.base import PortalForm
-from cis.portal.navigation import NAV_ENTRIES, NavEntry
+from cis.portal.navigation import NAV_ENTRIES, TASK_ENTRIES, NavEntry
 from cis.smartcards import selectors, services
 from cis.smartcards.models import CardCertificate, Smartcard
 from cis.smartcards.states import HOLDER_REPORTABLE, CancelReason, CardStatus
 
 from .base import PortalPage, ServiceFormView
 
-# The header offers these pages to whoever the policy lets use them.
-CARD_NAV = [
-    NavEntry(
-        "My smartcard",
-        "portal:my-smartcard",
-        description="Your card, its certificate and when to renew it; unlock it with a code.",
-    ),
+# "My smartcard" is for everyone, in the header; the admin lists are tasks on the home page, so
+# that the header (on every page) asks the policy nothing more.
+CARD_NAV = NavEntry(
+    "My smartcard",
+    "portal:my-smartcard",
+    description="Your card, its certificate and when to renew it; unlock it with a code.",
+)
+CARD_TASKS = [
     NavEntry(
         "Locked cards",
         "portal:cards-locked",
         Action.CARD_UNLOCK_ASSISTED,
-        "Holders in your organisations whose cards are locked.",
+        "Holders in your organisations whose cards are locked: unlock them with the holder.",
     ),
     NavEntry(
         "Certificates expiring",
@@ -46,9 +47,11 @@ CARD_NAV = [
         "Holders whose certificates can be renewed now, or have expired.",
     ),
 ]
-for _entry in CARD_NAV:
-    if _entry not in NAV_ENTRIES:
-        NAV_ENTRIES.append(_entry)
+if CARD_NAV not in NAV_ENTRIES:
+    NAV_ENTRIES.append(CARD_NAV)
+for _task in CARD_TASKS:
+    if _task not in TASK_ENTRIES:
+        TASK_ENTRIES.append(_task)
 
 
 @dataclass(frozen=True)

@@ -233,9 +233,7 @@ class CertificateRevokeView(ServiceFormView[PortalForm]):
 urlpatterns: list[URLPattern | URLResolver] = [
     path("my-certificates/", MyCertificatesView.as_view(), name="my-certificates"),
     path("certificates/", CertificateSearchView.as_view(), name="certificate-search"),
-    path(
-        "certificates/<str:serial>/", CertificateDetailView.as_view(), name="certificate-detail"
-    ),
+    path("certificates/<str:serial>/", CertificateDetailView.as_view(), name="certificate-detail"),
     path(
         "certificates/<str:serial>/certificate.pem",
         CertificateDownloadView.as_view(),

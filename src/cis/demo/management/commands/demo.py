@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from cis.demo import cast
 from cis.demo.personas import persona_records, write_personas
 from cis.demo.world import build_world
+from cis.workflow.demo import build_demo_requests
 
 HOST = "127.0.0.1"
 
@@ -33,6 +34,9 @@ class Command(BaseCommand):
         self.say("Building the demo world ...")
         report = build_world()
         self.say(report.summary())
+        requests = build_demo_requests()
+        if requests:
+            self.say(f"Added {requests} requests to the RA's queue (open, escalated and closed).")
         records = persona_records()
         path = write_personas(records)
         url = f"http://{HOST}:{options['port']}/"

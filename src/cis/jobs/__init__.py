@@ -1,0 +1,1 @@
+"""Scheduled, idempotent jobs that a timer runs on any number of machines: `cis jobs run`."""

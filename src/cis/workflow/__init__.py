@@ -1,0 +1,1 @@
+"""The Registration Authority's workflow: requests, approvals, escalation and their notices."""

@@ -1,0 +1,257 @@
+"""Making an approved request's change, through the services that own each part of the directory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cis.authz.policy import Actor
+from cis.core.errors import InvalidState, NotFound, ValidationFailed
+from cis.organisations.models import Organisation, RegistrationAuthority
+from cis.people import services as people
+from cis.people.models import Person, PersonStatus
+from cis.rbac import services as rbac
+from cis.rbac.models import Position, PositionAssignment
+from cis.rights import services as rights
+from cis.rights.models import RightGrant
+
+from .models import Request
+from .states import CARD_TYPES, RequestType
+
+
+@dataclass(frozen=True)
+class IdentityEvidence:
+    """What the RA saw face to face when registering someone: document types and a photo."""
+
+    document_types: Sequence[str]
+    photo: bytes | None = None
+    checked_on: dt.date | None = None
+    notes: str = ""
+
+
+@dataclass
+class Outcome:
+    """What applying did: a reference to the thing made or changed, and words for the history."""
+
+    result_ref: str
+    summary: str
+    subject: Person | None = None
+    follow_up: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ApplyContext:
+    actor: Actor
+    request: Request
+    identity: IdentityEvidence | None = None
+    acknowledged_duplicates: Sequence[str] = ()
+
+
+def _date(value: Any) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _subject(ctx: ApplyContext) -> Person:
+    subject = ctx.request.subject
+    if subject is None:
+        raise InvalidState(f"Request {ctx.request.ref} has no subject.")
+    return subject
+
+
+def _register(ctx: ApplyContext) -> Outcome:
+    p = ctx.request.payload
+    org = Organisation.objects.get(ods_code=p["ods_code"])
+    if not org.is_open:
+        raise InvalidState(f"{org} has closed since this request was raised.")
+    ra: RegistrationAuthority = ctx.request.ra
+    person = people.person_create(
+        actor=ctx.actor,
+        given_name=p["given_name"],
+        family_name=p["family_name"],
+        date_of_birth=dt.date.fromisoformat(p["date_of_birth"]),
+        registered_ra=ra,
+        email=p.get("email", ""),
+        mobile=p.get("mobile", ""),
+        professional_body=p.get("professional_body", ""),
+        professional_number=p.get("professional_number", ""),
+        acknowledged_duplicates=ctx.acknowledged_duplicates,
+    )
+    follow_up: list[str] = []
+    summary = f"Created {person.full_name} ({person.user_id})"
+    if ctx.identity is not None:
+        if not ctx.identity.photo:
+            raise ValidationFailed(
+                "Take or upload a photo of the person: it is part of the identity check.",
+                field="identity.photo",
+            )
+        people.person_verify_identity(
+            actor=ctx.actor,
+            person=person,
+            document_types=ctx.identity.document_types,
+            photo=ctx.identity.photo,
+            checked_on=ctx.identity.checked_on,
+            notes=ctx.identity.notes,
+        )
+        person.refresh_from_db()
+        summary += ", identity verified face to face"
+        if p.get("position_id"):
+            position = Position.objects.get(pk=p["position_id"])
+            rbac.assignment_create(
+                actor=ctx.actor, person=person, position=position, request_ref=ctx.request.ref
+            )
+            summary += f", and assigned '{position.name}'"
+    else:
+        follow_up.append(
+            "Their identity has not been verified yet: the profile stays restricted (no card, "
+            "no position) until an ID Checker records a face-to-face check."
+        )
+    return Outcome(f"person:{person.user_id}", summary + ".", person, follow_up)
+
+
+def _card(ctx: ApplyContext) -> Outcome:
+    # Card issue happens at a workstation with the card in a reader; the approval authorises it.
+    subject = _subject(ctx)
+    return Outcome(
+        f"card-authorised:{subject.user_id}",
+        f"Card issue authorised for {subject.full_name}; the card is issued at an RA workstation.",
+    )
+
+
+def _position_add(ctx: ApplyContext) -> Outcome:
+    p = ctx.request.payload
+    position = Position.objects.select_related("organisation").filter(pk=p["position_id"]).first()
+    if position is None:
+        raise NotFound("The position in this request no longer exists.")
+    assignment = rbac.assignment_create(
+        actor=ctx.actor,
+        person=_subject(ctx),
+        position=position,
+        start_date=_date(p.get("start_date")),
+        end_date=_date(p.get("end_date")),
+        request_ref=ctx.request.ref,
+    )
+    return Outcome(f"assignment:{assignment.pk}", f"Assigned '{position.name}'.")
+
+
+def _position_end(ctx: ApplyContext) -> Outcome:
+    p = ctx.request.payload
+    assignment = PositionAssignment.objects.filter(pk=p["assignment_id"]).first()
+    if assignment is None:
+        raise NotFound("The position assignment in this request no longer exists.")
+    rbac.assignment_end(
+        actor=ctx.actor,
+        assignment=assignment,
+        end_date=_date(p.get("end_date")),
+        request_ref=ctx.request.ref,
+    )
+    return Outcome(f"assignment:{assignment.pk}", f"Ended '{p.get('position_name', '')}'.")
+
+
+def _details_change(ctx: ApplyContext) -> Outcome:
+    p = ctx.request.payload
+    person = people.person_update_details(
+        actor=ctx.actor,
+        person=_subject(ctx),
+        given_name=p.get("given_name"),
+        family_name=p.get("family_name"),
+        date_of_birth=_date(p.get("date_of_birth")),
+        professional_body=p.get("professional_body"),
+        professional_number=p.get("professional_number"),
+        request_ref=ctx.request.ref,
+    )
+    changed = [
+        k.replace("_", " ") for k in p if k not in ("user_id", "ods_code", "evidence", "before")
+    ]
+    return Outcome(f"person:{person.user_id}", f"Changed {', '.join(changed)}.")
+
+
+def _profile_close(ctx: ApplyContext) -> Outcome:
+    person = people.person_close(
+        actor=ctx.actor,
+        person=_subject(ctx),
+        reason=ctx.request.payload["reason"],
+        request_ref=ctx.request.ref,
+    )
+    return Outcome(f"person:{person.user_id}", "Closed the profile.")
+
+
+def _profile_reopen(ctx: ApplyContext) -> Outcome:
+    person = people.person_reopen(
+        actor=ctx.actor, person=_subject(ctx), request_ref=ctx.request.ref
+    )
+    return Outcome(f"person:{person.user_id}", "Reopened the profile.")
+
+
+def _right_grant(ctx: ApplyContext) -> Outcome:
+    p = ctx.request.payload
+    org = Organisation.objects.get(ods_code=p["ods_code"]) if p.get("ods_code") else None
+    ra = RegistrationAuthority.objects.get(code=p["ra_code"]) if p.get("ra_code") else None
+    grant = rights.right_grant(
+        actor=ctx.actor,
+        person=_subject(ctx),
+        right=p["right"],
+        organisation=org,
+        include_children=bool(p.get("include_children")),
+        ra=ra,
+        request_ref=ctx.request.ref,
+    )
+    return Outcome(
+        f"right:{grant.pk}", f"Granted {grant.get_right_display()} ({grant.scope_label})."
+    )
+
+
+def _right_revoke(ctx: ApplyContext) -> Outcome:
+    p = ctx.request.payload
+    grant = RightGrant.objects.filter(pk=p["grant_id"]).first()
+    if grant is None:
+        raise NotFound("The right in this request no longer exists.")
+    rights.right_revoke(
+        actor=ctx.actor, grant=grant, reason=p.get("reason", ""), request_ref=ctx.request.ref
+    )
+    return Outcome(f"right:{grant.pk}", "Revoked the right.")
+
+
+APPLIERS: dict[str, Callable[[ApplyContext], Outcome]] = {
+    RequestType.PERSON_REGISTER: _register,
+    RequestType.CARD_ISSUE: _card,
+    RequestType.CARD_REPLACE: _card,
+    RequestType.POSITION_ADD: _position_add,
+    RequestType.POSITION_END: _position_end,
+    RequestType.DETAILS_CHANGE: _details_change,
+    RequestType.PROFILE_CLOSE: _profile_close,
+    RequestType.PROFILE_REOPEN: _profile_reopen,
+    RequestType.RIGHT_GRANT: _right_grant,
+    RequestType.RIGHT_REVOKE: _right_revoke,
+}
+
+
+def check_still_applicable(request: Request) -> None:
+    """Refuse, with the reason, a request the world has moved past since it was raised."""
+    subject = request.subject
+    if subject is not None:
+        subject.refresh_from_db(fields=["status"])
+        if subject.status == PersonStatus.CLOSED and request.request_type != (
+            RequestType.PROFILE_REOPEN
+        ):
+            raise InvalidState(
+                f"{subject.full_name}'s profile was closed after this request was raised, so it "
+                "cannot be applied. Reject it, or reopen the profile first."
+            )
+    if request.organisation is not None:
+        request.organisation.refresh_from_db(fields=["status"])
+        if not request.organisation.is_open:
+            raise InvalidState(
+                f"{request.organisation} has closed since this request was raised, so it cannot "
+                "be applied. Reject it."
+            )
+    if request.request_type in CARD_TYPES and subject is not None:
+        if subject.status != PersonStatus.ACTIVE:
+            raise InvalidState(f"{subject.full_name}'s identity is not verified: no card yet.")
+
+
+def apply_request(ctx: ApplyContext) -> Outcome:
+    if ctx.identity is not None and ctx.request.request_type != RequestType.PERSON_REGISTER:
+        raise ValidationFailed("Identity evidence is recorded only when registering someone.")
+    return APPLIERS[ctx.request.request_type](ctx)

@@ -1,0 +1,80 @@
+"""A real SMTP server on loopback that the jobs send through, and the desk to work at."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from pytest_django import DjangoDbBlocker
+
+from cis.audit.chain import GENESIS
+from cis.audit.models import AuditHead
+from tests.workflow.desk import Desk, build_desk
+
+
+@dataclass
+class Mailbox:
+    """Every message the server accepted, as parsed email messages."""
+
+    messages: list[Message] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = message_from_bytes(envelope.original_content)
+        with self.lock:
+            for rcpt in envelope.rcpt_tos:
+                message["X-Delivered-To"] = rcpt
+                self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def deliveries(self) -> list[tuple[str, str]]:
+        with self.lock:
+            return [(str(m["X-CIS-Event"]), str(m["X-Delivered-To"])) for m in self.messages]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[Mailbox]:
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_TIMEOUT = 10
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def desk(db: None) -> Desk:
+    return build_desk()
+
+
+def _put_back_the_head() -> None:
+    AuditHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS})
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _audit_head_left_for_others(
+    django_db_setup: None, django_db_blocker: DjangoDbBlocker
+) -> Iterator[None]:
+    """A transactional test here flushes every table, the audit head row included: put it back."""
+    yield
+    with django_db_blocker.unblock():
+        _put_back_the_head()

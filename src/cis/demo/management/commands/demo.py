@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from cis.demo import cast
 from cis.demo.personas import persona_records, write_personas
 from cis.demo.world import build_world
+from cis.smartcards.provisioning import ensure_persona_cards
 from cis.workflow.demo import build_demo_requests
 
 HOST = "127.0.0.1"
@@ -39,6 +40,7 @@ class Command(BaseCommand):
             self.say(f"Added {requests} requests to the RA's queue (open, escalated and closed).")
         records = persona_records()
         path = write_personas(records)
+        ensure_persona_cards(records)
         url = f"http://{HOST}:{options['port']}/"
         if options["no_serve"]:
             self.stdout.write(self._banner(url, path, records, serving=False))

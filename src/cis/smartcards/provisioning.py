@@ -1,0 +1,141 @@
+"""Issuing cards from the server itself: the console operator's first cards, and the demo's.
+
+The agent's own issue flow runs in-process against the services (no HTTP), acting as the
+console operator, so every step is checked, audited and written to the card exactly as when an
+RA Agent issues a card at a workstation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cis.authz.policy import CONSOLE, Actor
+from cis.core.errors import InvalidState
+from cis.people.models import Person
+from cis_agent import flows
+from cis_agent.cards.base import Card
+from cis_agent.cards.virtual import VirtualCard
+
+from . import services, wire
+from .models import Smartcard
+from .states import CardStatus
+
+DEMO_TRANSPORT_PIN = "12345678"
+
+
+class DirectServer:
+    """The part of the agent's Server protocol that issuing needs, served by the services."""
+
+    def __init__(self, actor: Actor = CONSOLE) -> None:
+        self.actor = actor
+
+    def passcode_policy(self) -> dict[str, Any]:
+        return wire.passcode_policy_json()
+
+    def issue(self, *, holder: str, chip_serial: str, holder_present: bool) -> dict[str, Any]:
+        person = Person.objects.get(user_id=holder)
+        released = services.card_issue(
+            actor=self.actor, holder=person, chip_serial=chip_serial, holder_present=holder_present
+        )
+        return wire.operation_json(released)
+
+    def request_certificate(
+        self,
+        *,
+        operation: str,
+        chip_serial: str,
+        csr_pem: bytes,
+        renewal_proof: bytes | None = None,
+        secret: str = "",
+    ) -> dict[str, Any]:
+        link = services.card_certificate_request(
+            actor=self.actor,
+            operation_ref=operation,
+            chip_serial=chip_serial,
+            csr_pem=csr_pem,
+            renewal_proof=renewal_proof,
+            secret=secret,
+        )
+        return wire.certificate_json(link)
+
+    def complete(
+        self,
+        *,
+        operation: str,
+        chip_serial: str,
+        certificate_serial: str = "",
+        so_pin_rotated: bool = False,
+        secret: str = "",
+    ) -> dict[str, Any]:
+        card = services.card_operation_complete(
+            actor=self.actor,
+            operation_ref=operation,
+            chip_serial=chip_serial,
+            certificate_serial=certificate_serial,
+            so_pin_rotated=so_pin_rotated,
+            secret=secret,
+        )
+        return {"chip_serial": card.chip_serial, "status": card.status}
+
+
+def provision(
+    *,
+    holder: Person,
+    card: Card,
+    passcode: str,
+    transport_so_pin: str = DEMO_TRANSPORT_PIN,
+    actor: Actor = CONSOLE,
+) -> flows.Personalised:
+    """Issue a blank card to a holder, from the server: the whole agent flow, in-process."""
+    return flows.issue(
+        card=card,
+        server=DirectServer(actor),  # type: ignore[arg-type]  # issuing needs only these calls
+        holder=holder.user_id,
+        passcode=passcode,
+        transport_so_pin=transport_so_pin,
+    )
+
+
+def ensure_virtual_card(*, holder: Person, path: Path, passcode: str) -> str:
+    """The holder's virtual card at `path`, issued if it is not yet (idempotent). Returns the SPEC.
+
+    A card file already issued to this holder and still live in CIS is left alone, whatever its
+    passcode or lock state now: the demo never undoes what a user did with a card.
+    """
+    if path.exists():
+        card = VirtualCard(path)
+        live = Smartcard.objects.filter(
+            chip_serial=card.serial(),
+            holder=holder,
+            status__in=[CardStatus.ACTIVE, CardStatus.LOCKED],
+        ).exists()
+        if live and card.is_initialised() and card.certificates():
+            return card.spec
+        if card.is_initialised():
+            raise InvalidState(
+                f"{path} holds a card CIS does not know as {holder.full_name}'s; move it away."
+            )
+    else:
+        card = VirtualCard.create_blank(path, transport_so_pin=DEMO_TRANSPORT_PIN)
+    provision(holder=holder, card=card, passcode=passcode)
+    return card.spec
+
+
+def ensure_persona_cards(records: list[dict[str, Any]]) -> list[str]:
+    """Issue each demo persona's virtual card (records as in demo-personas.json); idempotent.
+
+    Needs the CA (`cis ca init`). Returns the SPECs made or found, in the records' order.
+    """
+    specs = []
+    for record in records:
+        spec = str(record["card"])
+        if not spec.startswith("virtual:"):
+            continue
+        holder = Person.objects.get(user_id=record["user_id"])
+        path = Path(spec.removeprefix("virtual:"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        specs.append(
+            ensure_virtual_card(holder=holder, path=path, passcode=str(record["passcode"]))
+        )
+    return specs

@@ -1,0 +1,1 @@
+"""The workstation agent: drives a smartcard and talks to the CIS API; never imports Django."""

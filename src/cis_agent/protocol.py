@@ -1,0 +1,28 @@
+"""What the agent signs with a card, byte for byte; the server verifies the same bytes.
+
+The server imports this module (the agent never imports the server), so both sides always agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+LOGIN_CONTEXT = b"CIS agent sign-in v1\x00"
+RENEWAL_CONTEXT = b"CIS certificate renewal v1\x00"
+
+
+def login_message(*, challenge: str, chip_serial: str) -> bytes:
+    """Signed by the card's current key to sign the agent in."""
+    return LOGIN_CONTEXT + challenge.encode() + b"\x00" + chip_serial.encode()
+
+
+def renewal_message(*, challenge: str, chip_serial: str, csr_der: bytes) -> bytes:
+    """Signed by the OLD key: proof that the holder of the old certificate asks for the new one."""
+    return (
+        RENEWAL_CONTEXT
+        + challenge.encode()
+        + b"\x00"
+        + chip_serial.encode()
+        + b"\x00"
+        + hashlib.sha256(csr_der).digest()
+    )

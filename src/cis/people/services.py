@@ -23,6 +23,7 @@ from cis.core.validators import (
 )
 from cis.notify import messages as notify
 from cis.organisations.models import RegistrationAuthority
+from cis.signin.services import sessions_end_for_person
 
 from .models import (
     AssuranceLevel,
@@ -282,6 +283,7 @@ def person_close(*, actor: Actor, person: Person, reason: str, request_ref: str 
     person.status = PersonStatus.CLOSED
     person.closed_at = clock.now()
     person.save(update_fields=["status", "closed_at", "updated_at"])
+    sessions_end_for_person(person)
     record(
         actor=actor,
         rule=decision.rule,

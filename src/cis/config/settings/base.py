@@ -272,7 +272,7 @@ CIS_WEBAUTHN_RP_NAME = "Care Identity Service"
 # protected, verifier-impersonation-resistant authenticator: a deployment may say so).
 CIS_WEBAUTHN_ACR = os.environ.get("CIS_WEBAUTHN_ACR", "AAL2")
 # Named so migrations that point at the toolkit's (swappable) token model can resolve it.
-OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model name
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "cis.oidc.validator.CisValidator",
     "OIDC_ISS_ENDPOINT": CIS_OIDC_ISSUER,

@@ -9,6 +9,7 @@ from cis.authz.policy import Actor, Decision, require
 from cis.core import clock
 from cis.core.errors import InvalidState, ValidationFailed
 from cis.pki.services import certificate_revoke
+from cis.signin.services import sessions_end_for_card
 
 from ..models import AgentToken, Smartcard
 from ..states import HOLDER_REPORTABLE, REVOCATION_FOR_CANCEL, CancelReason, CardStatus
@@ -29,9 +30,10 @@ def end_card_sessions(card: Smartcard) -> int:
     Today that is the agent's tokens. Sign-in sessions (issue 5) end here too: this function is
     the one explicit call point, with no signals, so a reader can see every effect of cancelling.
     """
-    return AgentToken.objects.filter(card=card, revoked_at__isnull=True).update(
+    tokens = AgentToken.objects.filter(card=card, revoked_at__isnull=True).update(
         revoked_at=clock.now()
     )
+    return tokens + sessions_end_for_card(card.chip_serial) + sessions_end_for_card(card.pk)
 
 
 def revoke_all(*, actor: Actor, decision: Decision, card: Smartcard, reason: str) -> list[str]:

@@ -11,6 +11,7 @@ from cis.authz.policy import CONSOLE
 from cis.core.errors import DomainError
 from cis.oidc import keys
 from cis.oidc.clients import oidc_client_add
+from cis.oidc.housekeeping import purge
 
 
 class Command(BaseCommand):
@@ -35,6 +36,9 @@ class Command(BaseCommand):
             help="Where RP-initiated logout may return (repeatable).",
         )
         sub.add_parser("rotate-key", help="Make a new ES256 signing key; keep the last in JWKS.")
+        sub.add_parser(
+            "purge", help="Remove dead challenges, links, codes and expired tokens (idempotent)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -55,6 +59,9 @@ class Command(BaseCommand):
                         }
                     )
                 )
+            elif options["subcommand"] == "purge":
+                removed = purge()
+                self.stdout.write(", ".join(f"{n} {what}" for what, n in removed.items()))
             else:
                 keys.generate_key()
                 self.stdout.write(f"New signing key {keys.signing_key().kid}")

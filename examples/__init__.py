@@ -1,0 +1,1 @@
+"""Example programs that use CIS from outside, as other systems would."""

@@ -1,0 +1,233 @@
+"""The prescribing app: a WSGI relying party using Authlib's OIDC client and joserfc.
+
+It does what any clinical system would: discovery, the code flow with PKCE S256 and a nonce,
+ID token validation against the provider's JWKS (issuer, audience, nonce, expiry, ES256 only),
+userinfo, and RP-initiated logout. It shows who signed in and the role they selected at CIS.
+No web framework: the standard library's WSGI is enough for a page or two.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import httpx
+from authlib.integrations.httpx_client import OAuth2Client
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+SCOPES = "openid profile email nhsperson associatedorgs nationalrbacaccess selectedrole"
+COOKIE = "prescribing_session"
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+@dataclass
+class Settings:
+    issuer: str
+    client_id: str
+    client_secret: str
+    base_url: str  # where this app is reached, e.g. http://127.0.0.1:8001
+    transport: httpx.BaseTransport | None = None
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.base_url}/callback"
+
+    @property
+    def signed_out_uri(self) -> str:
+        return f"{self.base_url}/signed-out"
+
+
+@dataclass
+class Visit:
+    state: str = ""
+    verifier: str = ""
+    nonce: str = ""
+    claims: dict[str, Any] = field(default_factory=dict)
+    userinfo: dict[str, Any] = field(default_factory=dict)
+    id_token: str = ""
+
+
+class PrescribingApp:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.visits: dict[str, Visit] = {}
+        self._metadata: dict[str, Any] | None = None
+
+    # -- talking to CIS -----------------------------------------------------------------------
+
+    def _http(self) -> httpx.Client:
+        return httpx.Client(transport=self.settings.transport, timeout=10)
+
+    def metadata(self) -> dict[str, Any]:
+        if self._metadata is None:
+            with self._http() as http:
+                url = self.settings.issuer + "/.well-known/openid-configuration"
+                document: dict[str, Any] = http.get(url).raise_for_status().json()
+            if document["issuer"] != self.settings.issuer:
+                raise ValueError("the provider's discovery document names another issuer")
+            self._metadata = document
+        return self._metadata
+
+    def oauth(self, **kwargs: Any) -> OAuth2Client:
+        return OAuth2Client(
+            client_id=self.settings.client_id,
+            client_secret=self.settings.client_secret,
+            scope=SCOPES,
+            redirect_uri=self.settings.redirect_uri,
+            code_challenge_method="S256",
+            transport=self.settings.transport,
+            **kwargs,
+        )
+
+    def validate_id_token(self, id_token: str, nonce: str) -> dict[str, Any]:
+        meta = self.metadata()
+        with self._http() as http:
+            keys = KeySet.import_key_set(http.get(meta["jwks_uri"]).raise_for_status().json())
+        token = jwt.decode(id_token, keys, algorithms=["ES256"])
+        jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": self.settings.issuer},
+            aud={"essential": True, "value": self.settings.client_id},
+            nonce={"essential": True, "value": nonce},
+            sub={"essential": True},
+            exp={"essential": True},
+            iat={"essential": True},
+        ).validate(token.claims)
+        return dict(token.claims)
+
+    # -- WSGI -----------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+        visit_id = cookie[COOKIE].value if COOKIE in cookie else ""
+        visit = self.visits.get(visit_id)
+        headers: list[tuple[str, str]] = []
+        if visit is None:
+            visit_id = secrets.token_urlsafe(24)
+            visit = self.visits[visit_id] = Visit()
+            headers.append(("Set-Cookie", f"{COOKIE}={visit_id}; Path=/; HttpOnly; SameSite=Lax"))
+        routes = {
+            "/": self.home,
+            "/login": self.login,
+            "/callback": self.callback,
+            "/logout": self.logout,
+            "/signed-out": self.signed_out,
+        }
+        handler = routes.get(path)
+        if handler is None:
+            return self._page(start_response, "404 Not Found", "Not found", "<p>No such page.</p>")
+        status, more, body = handler(visit, query)
+        start_response(status, [*headers, *more, ("Content-Type", "text/html; charset=utf-8")])
+        return [body.encode()]
+
+    def _page(
+        self, start_response: StartResponse, status: str, title: str, body: str
+    ) -> list[bytes]:
+        start_response(status, [("Content-Type", "text/html; charset=utf-8")])
+        return [_html(title, body).encode()]
+
+    Result = tuple[str, list[tuple[str, str]], str]
+
+    def home(self, visit: Visit, query: dict[str, str]) -> Result:
+        if not visit.claims:
+            body = (
+                "<p>Sign in with your NHS smartcard through the Care Identity Service.</p>"
+                '<p><a class="button" href="/login">Sign in with NHS Care Identity</a></p>'
+            )
+            return "200 OK", [], _html("Prescribing", body)
+        role = visit.userinfo.get("selected_role") or visit.claims.get("selected_role") or {}
+        rows = [
+            ("Name", visit.userinfo.get("name", "")),
+            ("User id", visit.claims["sub"]),
+            ("Working as", f"{role.get('role_name', '')} ({role.get('role_code', '')})"),
+            ("At", f"{role.get('org_name', '')} ({role.get('org_code', '')})"),
+            ("Activities", ", ".join(role.get("activity_codes", []))),
+            (
+                "Authentication",
+                f"{visit.claims.get('acr', '')} via {' '.join(visit.claims.get('amr', []))}",
+            ),
+        ]
+        table = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+        )
+        body = (
+            f'<p class="who">Signed in as {html.escape(str(visit.userinfo.get("name", "")))}</p>'
+            f"<table>{table}</table>"
+            '<p><a class="button" href="/logout">Sign out</a></p>'
+        )
+        return "200 OK", [], _html("Prescribing", body)
+
+    def login(self, visit: Visit, query: dict[str, str]) -> Result:
+        visit.verifier = secrets.token_urlsafe(48)
+        visit.nonce = secrets.token_urlsafe(16)
+        url, visit.state = self.oauth().create_authorization_url(
+            self.metadata()["authorization_endpoint"],
+            code_verifier=visit.verifier,
+            nonce=visit.nonce,
+        )
+        return "302 Found", [("Location", url)], ""
+
+    def callback(self, visit: Visit, query: dict[str, str]) -> Result:
+        if "error" in query:
+            message = html.escape(query.get("error_description", query["error"]))
+            return "400 Bad Request", [], _html("Sign-in failed", f"<p>{message}</p>")
+        if not visit.state or query.get("state") != visit.state:
+            return "400 Bad Request", [], _html("Sign-in failed", "<p>Start again.</p>")
+        if query.get("iss") != self.settings.issuer:
+            return "400 Bad Request", [], _html("Sign-in failed", "<p>Wrong issuer.</p>")
+        meta = self.metadata()
+        client = self.oauth(state=visit.state)
+        token = client.fetch_token(
+            meta["token_endpoint"],
+            code=query["code"],
+            code_verifier=visit.verifier,
+        )
+        visit.claims = self.validate_id_token(token["id_token"], visit.nonce)
+        visit.id_token = token["id_token"]
+        visit.userinfo = client.get(meta["userinfo_endpoint"]).raise_for_status().json()
+        if visit.userinfo.get("sub") != visit.claims["sub"]:
+            raise ValueError("userinfo is about someone else")
+        visit.state = visit.verifier = ""
+        return "302 Found", [("Location", "/")], ""
+
+    def logout(self, visit: Visit, query: dict[str, str]) -> Result:
+        target = (
+            self.metadata()["end_session_endpoint"]
+            + "?"
+            + urlencode(
+                {
+                    "id_token_hint": visit.id_token,
+                    "post_logout_redirect_uri": self.settings.signed_out_uri,
+                }
+            )
+        )
+        visit.claims, visit.userinfo, visit.id_token = {}, {}, ""
+        return "302 Found", [("Location", target)], ""
+
+    def signed_out(self, visit: Visit, query: dict[str, str]) -> Result:
+        return (
+            "200 OK",
+            [],
+            _html("Signed out", '<p>You have signed out.</p><p><a href="/">Home</a></p>'),
+        )
+
+
+def _html(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)} - Prescribing (example)</title>"
+        "<style>body{font-family:Arial,sans-serif;margin:0}header{background:#005eb8;color:#fff;"
+        "padding:16px 32px;font-size:24px}main{padding:24px 32px}th{text-align:left;"
+        "padding-right:24px}.button{background:#007f3b;color:#fff;padding:10px 16px;"
+        "text-decoration:none;display:inline-block}</style></head><body>"
+        "<header>Prescribing <small>(an example clinical system)</small></header>"
+        f"<main><h1>{html.escape(title)}</h1>{body}</main></body></html>"
+    )

@@ -1,0 +1,49 @@
+"""Protocol constants of the identity provider: scopes, claims, algorithms, acr values."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+SIGNING_ALG = "ES256"
+RESPONSE_TYPES = ("code",)
+GRANT_TYPES = ("authorization_code", "refresh_token")
+CODE_CHALLENGE_METHODS = ("S256",)
+TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+
+# Scopes and the claims each one releases, modelled on NHS CIS2 Authentication.
+SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
+    "openid": ("sub", "acr", "amr", "auth_time", "sid"),
+    "profile": ("name", "given_name", "family_name"),
+    "email": ("email", "email_verified"),
+    "nhsperson": (
+        "uid",
+        "nhsid_useruid",
+        "name",
+        "given_name",
+        "family_name",
+        "id_assurance_level",
+        "authentication_assurance_level",
+        "professional_registration",
+    ),
+    "associatedorgs": ("nhsid_user_orgs",),
+    "nationalrbacaccess": ("nhsid_nrbac_roles",),
+    "selectedrole": ("selected_roleid", "selected_role"),
+}
+SCOPES = tuple(SCOPE_CLAIMS)
+
+# The scope that releases each claim (a claim in several scopes is released by any of them).
+CLAIM_SCOPES: dict[str, frozenset[str]] = {}
+for _scope, _claims in SCOPE_CLAIMS.items():
+    for _claim in _claims:
+        CLAIM_SCOPES[_claim] = CLAIM_SCOPES.get(_claim, frozenset()) | {_scope}
+
+ACR_VALUES = ("AAL3", "AAL2", "AAL1")
+
+
+def issuer(request: HttpRequest) -> str:
+    """CIS_OIDC_ISSUER, or this server's origin as the request reached it."""
+    configured: str = settings.CIS_OIDC_ISSUER
+    if configured:
+        return configured
+    return request.build_absolute_uri("/").rstrip("/")

@@ -1,0 +1,57 @@
+"""GET /.well-known/openid-configuration: what this provider supports, and where."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from .constants import (
+    ACR_VALUES,
+    CODE_CHALLENGE_METHODS,
+    GRANT_TYPES,
+    RESPONSE_TYPES,
+    SCOPES,
+    SIGNING_ALG,
+    TOKEN_ENDPOINT_AUTH_METHODS,
+    issuer,
+)
+from .validator import CisValidator
+
+
+@require_GET
+def openid_configuration(request: HttpRequest) -> JsonResponse:
+    iss = issuer(request)
+
+    def endpoint(name: str) -> str:
+        return iss + reverse(f"oauth2_provider:{name}")
+
+    document = {
+        "issuer": iss,
+        "authorization_endpoint": endpoint("authorize"),
+        "token_endpoint": endpoint("token"),
+        "userinfo_endpoint": endpoint("user-info"),
+        "jwks_uri": endpoint("jwks-info"),
+        "end_session_endpoint": endpoint("rp-initiated-logout"),
+        "revocation_endpoint": endpoint("revoke-token"),
+        "scopes_supported": list(SCOPES),
+        "response_types_supported": list(RESPONSE_TYPES),
+        "response_modes_supported": ["query"],
+        "grant_types_supported": list(GRANT_TYPES),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [SIGNING_ALG],
+        "token_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
+        "revocation_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
+        "code_challenge_methods_supported": list(CODE_CHALLENGE_METHODS),
+        "claims_supported": CisValidator().get_discovery_claims(request),
+        "acr_values_supported": list(ACR_VALUES),
+        "prompt_values_supported": ["none", "login"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+    }
+    response = JsonResponse(document)
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=3600"
+    return response

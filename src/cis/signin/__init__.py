@@ -1,0 +1,1 @@
+"""Sign-in: smartcard challenge-response, sign-in sessions, role selection and WebAuthn."""

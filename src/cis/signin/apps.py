@@ -1,0 +1,8 @@
+"""Django app registration for sign-in."""
+
+from django.apps import AppConfig
+
+
+class SigninConfig(AppConfig):
+    name = "cis.signin"
+    label = "signin"

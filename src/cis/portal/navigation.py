@@ -60,6 +60,18 @@ TASK_ENTRIES: list[NavEntry] = [
         Action.ORGANISATION_CREATE,
         "Add an organisation by its ODS code.",
     ),
+    NavEntry(
+        "Your sign-ins",
+        "signin:my-sessions",
+        None,
+        "Where you are signed in, with which card and role; sign out of any of them.",
+    ),
+    NavEntry(
+        "Security keys",
+        "signin:authenticators",
+        None,
+        "Register a security key or this device's authenticator to sign in with.",
+    ),
 ]
 
 

@@ -70,6 +70,7 @@ class PersonDetailView(PortalPage):
             or offered_positions(actor, person).exists(),
             may_grant=may_grant_some_right(actor, person, current),
             may_audit=can(actor, Action.AUDIT_VIEW, person),
+            may_end_sessions=can(actor, Action.SESSION_END, person),
         )
         if context["may_audit"]:
             context["events"] = events_about(

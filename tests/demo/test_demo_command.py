@@ -85,13 +85,7 @@ def no_world(monkeypatch: pytest.MonkeyPatch) -> None:
         "persona_records",
         lambda: [{"name": "A Persona", "role": "Card holder", "user_id": "100000000099"}],
     )
-
-
-def test_demo_skips_the_ca_when_the_pki_app_has_no_ca_command(
-    monkeypatch: pytest.MonkeyPatch, no_world: None
-) -> None:
-    monkeypatch.setattr(demo_command, "get_commands", lambda: {"migrate": "django.core"})
-    assert "Certificate authority: not available in this version; skipped." in _demo()
+    monkeypatch.setattr(demo_command, "ensure_persona_cards", lambda records: [])
 
 
 def test_demo_runs_ca_init_when_there_is_one(
@@ -108,7 +102,6 @@ def test_demo_runs_ca_init_when_there_is_one(
             return
         real_call_command(name, *args, **options)
 
-    monkeypatch.setattr(demo_command, "get_commands", lambda: {"ca": "cis.pki"})
     monkeypatch.setattr(demo_command, "call_command", call)
     _demo()
     out = _demo()  # a second run carries on past a CA that already exists

@@ -8,14 +8,18 @@ import pytest
 
 from cis.core import clock
 from cis.notify.sms import MemorySmsSender
+from cis.pki import authority
 
 
 @pytest.fixture(autouse=True)
-def _reset_clock_and_outbox() -> Iterator[None]:
+def _reset_process_state() -> Iterator[None]:
+    """The clock, the SMS outbox and the remembered CA start afresh, as each test's database."""
     clock.reset()
     MemorySmsSender.outbox.clear()
+    authority.forget_current()
     yield
     clock.reset()
+    authority.forget_current()
 
 
 @pytest.fixture(autouse=True)

@@ -94,9 +94,11 @@ def test_list_names_every_job() -> None:
     call_command("jobs", "list", stdout=out)
     names = [line.split(":")[0] for line in out.getvalue().splitlines()]
     assert names == [
+        "publish-crl",
         "escalate-requests",
         "expire-requests",
         "certificate-reminders",
+        "purge-sign-in",
         "send-notifications",
     ]
 
@@ -112,3 +114,19 @@ def test_a_mail_server_that_is_down_leaves_the_email_for_the_next_run(
     with pytest.raises(CommandError, match="send-notifications"):
         run("--only", "send-notifications")
     assert Notification.objects.filter(sent_at__isnull=True).count() == 4
+
+
+def test_the_crl_is_republished_daily_and_only_when_due() -> None:
+    from cis.pki.models import CrlState
+
+    call_command("ca", "init", stdout=io.StringIO())
+    first = CrlState.objects.get().number
+    assert "publish-crl: CRL #" in run("--only", "publish-crl")
+    assert CrlState.objects.get().number == first  # not a day old yet: nothing new
+    clock.travel(dt.timedelta(days=1, minutes=1))
+    run("--only", "publish-crl")
+    assert CrlState.objects.get().number == first + 1
+
+
+def test_sign_in_leftovers_are_purged() -> None:
+    assert "purge-sign-in:" in run("--only", "purge-sign-in")

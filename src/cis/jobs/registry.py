@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cis.oidc.housekeeping import purge
+from cis.pki.jobs import publish_crl
 from cis.workflow import schedule
 from cis.workflow.notifications import deliver_pending
 
@@ -37,6 +39,11 @@ class JobIncomplete(Exception):
     """The job did part of its work; the rest is retried on the next run."""
 
 
+def _purge() -> str:
+    removed = purge()
+    return ", ".join(f"{count} {what}" for what, count in removed.items()) + " removed"
+
+
 def _send() -> str:
     result = deliver_pending()
     if result.failed:
@@ -49,12 +56,18 @@ def _send() -> str:
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
+        Job("publish-crl", "Publish a fresh CRL when the last is a day old.", publish_crl),
         Job("escalate-requests", "Escalate requests past their due time.", _escalate),
         Job("expire-requests", "Expire requests left open too long.", _expire),
         Job(
             "certificate-reminders",
             "Queue reminders 90, 30 and 7 days before a certificate expires.",
             _reminders,
+        ),
+        Job(
+            "purge-sign-in",
+            "Remove used or expired challenges, sign-in links, codes and tokens.",
+            _purge,
         ),
         # Last, so that whatever the jobs above queued goes out in the same run.
         Job("send-notifications", "Send queued emails, each exactly once.", _send),

@@ -1,0 +1,1 @@
+"""The CIS certificate authority: smartcard certificates, their revocation, the CRL and OCSP."""

@@ -1,0 +1,256 @@
+"""Every change to a certificate: issue from a CSR, revoke, supersede; audited, CRL kept current."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from django.db import transaction
+
+from cis.audit.trail import record
+from cis.authz.actions import Action
+from cis.authz.policy import Actor, Decision, require
+from cis.authz.scope import active_assignments
+from cis.core import clock
+from cis.core.errors import InvalidState, ValidationFailed
+from cis.people.models import Person, PersonStatus
+from cis.rbac.models import PositionAssignment
+from cis.signin.services import sessions_end_for_certificate
+
+from . import authority, crl, ocsp_cache, profiles
+from .constants import MAX_VALIDITY_DAYS, NOT_BEFORE_BACKDATE
+from .csr import check_request
+from .models import Certificate, serial_to_hex
+from .serials import new_serial
+from .states import CertificateStatus, RevocationReason, parse_reason
+
+
+def _snapshot(cert: Certificate) -> dict[str, Any]:
+    return {
+        "serial": cert.serial_hex,
+        "person": cert.person.user_id,
+        "subject": cert.subject,
+        "not_after": cert.not_after,
+        "status": cert.status,
+        "revoked_at": cert.revoked_at,
+        "revocation_reason": cert.revocation_reason,
+        "card_ref": cert.card_ref or "",
+    }
+
+
+def _organisation_ref(person: Person) -> str:
+    """An ODS code where the person works, so the event shows in that organisation's audit."""
+    code = (
+        PositionAssignment.objects.filter(active_assignments(), person=person)
+        .order_by("position__organisation__ods_code")
+        .values_list("position__organisation__ods_code", flat=True)
+        .first()
+    )
+    return code or ""
+
+
+def _check_key_reuse(person: Person, spki_sha256: str) -> None:
+    for holder_id, reason in Certificate.objects.filter(spki_sha256=spki_sha256).values_list(
+        "person_id", "revocation_reason"
+    ):
+        if reason == RevocationReason.KEY_COMPROMISE:
+            raise ValidationFailed(
+                "This key was reported compromised and can never be certified again. "
+                "Generate a new key on the card.",
+                field="csr",
+            )
+        if holder_id != person.pk:
+            raise ValidationFailed(
+                "This key is already certified for someone else. Generate a new key on the card.",
+                field="csr",
+            )
+
+
+def _validity(validity_days: int | None) -> int:
+    from . import config  # noqa: PLC0415 - settings are read when issuing, not at import
+
+    days = config.default_validity_days() if validity_days is None else validity_days
+    if not 1 <= days <= MAX_VALIDITY_DAYS:
+        raise ValidationFailed(
+            f"A certificate is valid for 1 to {MAX_VALIDITY_DAYS} days (3 years); "
+            f"{days} days was asked for.",
+            field="validity_days",
+        )
+    return days
+
+
+def certificate_issue(
+    *,
+    actor: Actor,
+    person: Person,
+    csr_pem: bytes,
+    validity_days: int | None = None,
+    card_ref: str | None = None,
+    authorised_by: Decision | None = None,
+) -> Certificate:
+    """Certify the key in a CSR for a person; subject and extensions come from the directory.
+
+    `authorised_by` lets another domain's service (a card renewal, say) that has already asked
+    the policy for its own action issue inside its transaction without a second, different check.
+    """
+    days = _validity(validity_days)
+    issuing_ca = authority.issuing()
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        decision = authorised_by or require(actor, Action.CERTIFICATE_ISSUE, person)
+        if person.status == PersonStatus.CLOSED:
+            raise InvalidState(f"{person.full_name}'s profile is closed; reopen it first.")
+        if person.status != PersonStatus.ACTIVE:
+            raise InvalidState(
+                f"{person.full_name}'s identity has not been verified yet, so no certificate "
+                "can be issued."
+            )
+        checked = check_request(csr_pem)
+        _check_key_reuse(person, checked.spki_sha256)
+        now = clock.now()
+        not_before = now - NOT_BEFORE_BACKDATE
+        not_after = now + dt.timedelta(days=days)
+        if not_after > issuing_ca.not_after:
+            raise InvalidState(
+                "The issuing CA expires before this certificate would; ask the CA operator to "
+                "renew the issuing CA."
+            )
+        # 159 random bits: a repeat is not a practical event, and the unique constraint on
+        # (issuer, serial) would refuse one rather than ever issue two alike.
+        serial = new_serial()
+        subject = profiles.person_name(full_name=person.full_name, user_id=person.user_id)
+        x509_cert = profiles.smartcard_certificate(
+            issuer=issuing_ca.issuer,
+            subject=subject,
+            public_key=checked.public_key,
+            serial=serial,
+            not_before=not_before,
+            not_after=not_after,
+        )
+        cert = Certificate.objects.create(
+            issuer_id=issuing_ca.id,
+            serial_hex=serial_to_hex(serial),
+            person=person,
+            card_ref=card_ref,
+            subject=subject.rfc4514_string(),
+            not_before=x509_cert.not_valid_before_utc,
+            not_after=x509_cert.not_valid_after_utc,
+            key_algorithm=checked.key_algorithm,
+            spki_sha256=checked.spki_sha256,
+            issued_by_ref=str(getattr(actor, "audit_ref", "") or getattr(actor, "user_id", "")),
+            der=x509_cert.public_bytes(serialization.Encoding.DER),
+        )
+        record(
+            actor=actor,
+            rule=decision.rule,
+            action=Action.CERTIFICATE_ISSUE,
+            target_type="certificate",
+            target_ref=cert.serial_hex,
+            organisation_ref=_organisation_ref(person),
+            after={**_snapshot(cert), "validity_days": days, "key": checked.key_algorithm},
+        )
+    # No OCSP cache entry to drop: a cached answer is only served for the status it was made
+    # for, so an "unknown" cached before this serial existed can never be served for it now.
+    return cert
+
+
+def _end(
+    *,
+    actor: Actor,
+    certificate: Certificate,
+    reason: RevocationReason,
+    authorised_by: Decision | None,
+    replacement: Certificate | None = None,
+    request_ref: str = "",
+) -> Certificate:
+    with transaction.atomic():
+        cert = (
+            Certificate.objects.select_for_update()
+            .select_related("person", "issuer")
+            .get(pk=certificate.pk)
+        )
+        decision = authorised_by or require(actor, Action.CERTIFICATE_REVOKE, cert)
+        if cert.status != CertificateStatus.VALID:
+            raise InvalidState(
+                f"Certificate {cert.serial_hex} is already {cert.get_status_display().lower()}."
+            )
+        before = _snapshot(cert)
+        cert.status = (
+            CertificateStatus.SUPERSEDED
+            if reason == RevocationReason.SUPERSEDED
+            else CertificateStatus.REVOKED
+        )
+        cert.revoked_at = clock.now().replace(microsecond=0)
+        cert.revocation_reason = reason
+        cert.superseded_by = replacement
+        cert.save(
+            update_fields=[
+                "status",
+                "revoked_at",
+                "revocation_reason",
+                "superseded_by",
+                "updated_at",
+            ]
+        )
+        after = _snapshot(cert)
+        if replacement is not None:
+            after["superseded_by"] = replacement.serial_hex
+        record(
+            actor=actor,
+            rule=decision.rule,
+            action=Action.CERTIFICATE_REVOKE,
+            target_type="certificate",
+            target_ref=cert.serial_hex,
+            organisation_ref=_organisation_ref(cert.person),
+            before=before,
+            after=after,
+            request_ref=request_ref,
+        )
+        if reason != RevocationReason.SUPERSEDED:
+            # A renewal keeps the holder signed in; any other revocation ends their sessions now.
+            sessions_end_for_certificate(cert.serial_hex)
+        # The CRL changes in the same transaction: it can never disagree with the records.
+        crl.publish_locked(authority.load(cert.issuer))
+    transaction.on_commit(lambda: ocsp_cache.forget(cert.serial_hex))
+    return cert
+
+
+def certificate_revoke(
+    *,
+    actor: Actor,
+    certificate: Certificate,
+    reason: str,
+    authorised_by: Decision | None = None,
+    request_ref: str = "",
+) -> Certificate:
+    """Revoke for good with one of the BR reasons; the CRL and OCSP show it at once."""
+    return _end(
+        actor=actor,
+        certificate=certificate,
+        reason=parse_reason(reason),
+        authorised_by=authorised_by,
+        request_ref=request_ref,
+    )
+
+
+def certificate_supersede(
+    *,
+    actor: Actor,
+    certificate: Certificate,
+    replacement: Certificate | None = None,
+    authorised_by: Decision | None = None,
+) -> Certificate:
+    """Retire a certificate replaced by a renewal (revoked with reason superseded)."""
+    if replacement is not None:
+        if replacement.person_id != certificate.person_id:
+            raise ValidationFailed("The replacement certificate belongs to someone else.")
+        if replacement.pk == certificate.pk:
+            raise ValidationFailed("A certificate cannot supersede itself.")
+    return _end(
+        actor=actor,
+        certificate=certificate,
+        reason=RevocationReason.SUPERSEDED,
+        authorised_by=authorised_by,
+        replacement=replacement,
+    )

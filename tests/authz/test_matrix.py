@@ -231,9 +231,12 @@ def test_matrix(action: Action, assignable: bool, granting: Right) -> None:
 
 
 def test_the_directory_matrix_covers_the_directory_actions() -> None:
-    directory = {a for a in Action if a.value.split(".")[0] in
-                 {"person", "organisation", "ra", "catalogue", "position", "assignment", "right",
-                  "audit"}}
+    directory = {
+        a
+        for a in Action
+        if a.value.split(".")[0]
+        in {"person", "organisation", "ra", "catalogue", "position", "assignment", "right", "audit"}
+    }
     assert directory <= set(WHO)
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import subprocess
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -48,7 +52,26 @@ class Command(BaseCommand):
         self.say("Collecting static files ...")
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write(self._banner(url, path, records, serving=True))
+        self._prescribing_example(url, options["port"] + 1)
         call_command("serve", host=HOST, port=options["port"], skip_collectstatic=True)
+
+    def _prescribing_example(self, cis_url: str, port: int) -> None:
+        """The sample relying party beside the portal, to show sign-in to a clinical system."""
+        example = settings.PROJECT_DIR / "examples" / "prescribing"
+        if not example.is_dir():
+            return
+        env = {**os.environ, "CIS_DATA_DIR": str(settings.DATA_DIR)}
+        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", "examples.prescribing", "--server", cis_url.rstrip("/"),
+             "--port", str(port)],
+            cwd=settings.PROJECT_DIR,
+            env=env,
+        )  # fmt: skip
+        atexit.register(process.terminate)
+        self.say(
+            f"Sample clinical system (prescribing): http://{HOST}:{port}/ signs in through CIS; "
+            "choose a persona first, then 'Sign in with CIS' there."
+        )
 
     def say(self, text: str) -> None:
         self.stdout.write(text)

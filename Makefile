@@ -23,7 +23,7 @@ install: $(BIN)/.installed node_modules/.installed
 system-deps:
 	@bash scripts/system-deps.sh
 
-demo: install system-deps
+demo: install
 	$(BIN)/cis demo
 
 test: install system-deps test-only

@@ -4,6 +4,10 @@ A smartcard login is what the agent does: POST /signin/agent/challenge, sign the
 the card's key held in memory here, so the figure is the server's, not a card's), and POST
 /signin/agent/respond, which checks the chain, revocation, card, person and role, starts the
 session, hands out the browser link and the heartbeat token, and writes the audit event.
+The logins cycle through CARDS cards, so after the warm-up each certificate's path to the CIS
+root is one the process has already validated this hour (the server remembers that, as it would
+for a holder who signed in earlier); the certificate's revocation, the card's status and the
+holder's status and roles are read from the database on every login, as in service.
 
 A token grant is POST /oidc/token with an authorization code and its PKCE verifier: client
 authentication, code claim, PKCE, the tokens, an ES256-signed ID token, and the lineage rows.

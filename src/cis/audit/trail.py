@@ -51,7 +51,8 @@ def record(
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
         raise RuntimeError("audit.record must be called inside the change's transaction")
-    head = AuditHead.objects.select_for_update().filter(id=1).first()
+    # Not .first(): its ORDER BY costs more to compile than this one-row read costs to run.
+    head = next(iter(AuditHead.objects.select_for_update().filter(id=1)), None)
     if head is None:
         # Migration 0002 creates the head; a database emptied by hand (or by a test) gets it back.
         head, _ = AuditHead.objects.get_or_create(id=1)

@@ -11,7 +11,7 @@ from typing import Any
 
 from cis.authz.scope import active_assignments
 from cis.people.models import Person
-from cis.rbac.models import Activity, JobRole, PositionAssignment
+from cis.rbac.models import JobRole, PositionAssignment
 from cis.signin.models import SignInSession
 
 from .constants import CLAIM_SCOPES
@@ -46,68 +46,99 @@ def _role_entry(
 
 
 def role_claims(person: Person) -> list[dict[str, Any]]:
-    """Every current position of a person, in four flat queries whatever their number.
+    """Every current position of a person, in two flat queries whatever their number.
 
-    This runs for every token and userinfo call, so it reads values, not model instances.
+    This runs for every token and userinfo call, so it reads values, not model instances: the
+    positions with their own activities, then their job roles with the roles' baseline
+    activities (a row per activity, joined outward, so a role without any still shows).
     """
-    rows = list(
+    positions: dict[int, dict[str, Any]] = {}  # by assignment id, in display order
+    own: dict[int, dict[str, str]] = {}  # position id -> activity code -> name
+    for (
+        assignment_id,
+        position_id,
+        position_name,
+        workgroups,
+        ods_code,
+        org_name,
+        activity_code,
+        activity_name,
+    ) in (
         PositionAssignment.objects.filter(active_assignments(), person=person)
         .order_by("position__organisation__name", "position__name", "id")
-        .values(
+        .values_list(
             "id",
             "position_id",
             "position__name",
             "position__workgroups",
             "position__organisation__ods_code",
             "position__organisation__name",
+            "position__activities__code",
+            "position__activities__name",
         )
-    )
-    position_ids = {r["position_id"] for r in rows}
-    roles_by_position: dict[int, list[dict[str, str]]] = {}
-    role_ids: set[int] = set()
-    for pos_id, role_id, code, name, sector, group in JobRole.objects.filter(
-        positions__in=position_ids
-    ).values_list("positions", "id", "code", "name", "sector_code", "group_code"):
-        role_ids.add(role_id)
-        roles_by_position.setdefault(pos_id, []).append(
+    ):
+        positions.setdefault(
+            assignment_id,
             {
-                "id": str(role_id),
+                "position_id": position_id,
+                "name": position_name,
+                "workgroups": workgroups,
+                "organisation__ods_code": ods_code,
+                "organisation__name": org_name,
+            },
+        )
+        activities = own.setdefault(position_id, {})
+        if activity_code is not None:
+            activities[activity_code] = activity_name
+    roles_by_position: dict[int, dict[int, dict[str, str]]] = {}
+    baseline: dict[int, dict[str, str]] = {}  # job role id -> activity code -> name
+    if own:
+        for pos_id, role_id, code, name, sector, group, activity_code, activity_name in (
+            JobRole.objects.filter(positions__in=list(own))
+            .order_by()
+            .values_list(
+                "positions",
+                "id",
+                "code",
+                "name",
+                "sector_code",
+                "group_code",
+                "baseline_activities__code",
+                "baseline_activities__name",
+            )
+        ):
+            roles_by_position.setdefault(pos_id, {})[role_id] = {
                 "code": code,
                 "name": name,
                 "sector_code": sector,
                 "group_code": group,
             }
-        )
-    baseline: dict[str, dict[str, str]] = {}
-    for role_id, code, name in Activity.objects.filter(job_roles__in=role_ids).values_list(
-        "job_roles", "code", "name"
-    ):
-        baseline.setdefault(str(role_id), {})[code] = name
-    own: dict[int, dict[str, str]] = {}
-    for pos_id, code, name in Activity.objects.filter(positions__in=position_ids).values_list(
-        "positions", "code", "name"
-    ):
-        own.setdefault(pos_id, {})[code] = name
+            role_activities = baseline.setdefault(role_id, {})
+            if activity_code is not None:
+                role_activities[activity_code] = activity_name
     entries = []
-    for row in rows:
-        roles = roles_by_position.get(row["position_id"], [])
-        activities = dict(own.get(row["position_id"], {}))
-        for role in roles:
-            for code, name in baseline.get(role["id"], {}).items():
+    for assignment_id, position in positions.items():
+        by_id = roles_by_position.get(position["position_id"], {})
+        activities = dict(own[position["position_id"]])
+        for role_id in by_id:
+            for code, name in baseline[role_id].items():
                 activities.setdefault(code, name)
-        position = {
-            "name": row["position__name"],
-            "workgroups": row["position__workgroups"],
-            "organisation__ods_code": row["position__organisation__ods_code"],
-            "organisation__name": row["position__organisation__name"],
-        }
-        entries.append(_role_entry(row["id"], position, roles, activities))
+        entries.append(_role_entry(assignment_id, position, list(by_id.values()), activities))
     return entries
 
 
-def all_claims(person: Person, session: SignInSession | None) -> dict[str, Any]:
-    """Every claim CIS can make; scopes decide which are released (see released())."""
-    roles = role_claims(person)
+# Scopes whose claims are made from the person's positions; without one, they are not read.
+ROLE_SCOPES = frozenset({"associatedorgs", "nationalrbacaccess", "selectedrole"})
+
+
+def all_claims(
+    person: Person, session: SignInSession | None, scopes: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """Every claim CIS can make; scopes decide which are released (see released()).
+
+    Given the granted scopes, the position claims are left out when none of them releases any.
+    """
+    roles = role_claims(person) if scopes is None or ROLE_SCOPES & set(scopes) else []
     orgs: dict[str, str] = {}
     for role in roles:
         orgs.setdefault(role["org_code"], role["org_name"])

@@ -8,14 +8,19 @@ CA's embedded key store does; production sets the variable and keeps the secret 
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 import os
 import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.conf import settings
 from jwcrypto import jwk
 
@@ -24,7 +29,8 @@ from cis.core import clock
 from .constants import SIGNING_ALG
 
 KEEP_KEYS = 2  # the signing key and the one before it
-_cache: dict[tuple[str, float], list[SigningKey]] = {}
+KEY_PREFIX, KEY_SUFFIX = "signing-", ".pem"
+_cache: dict[tuple[str, tuple[str, ...]], list[SigningKey]] = {}
 _lock = threading.Lock()
 
 
@@ -36,6 +42,34 @@ class SigningKey:
     def public_jwk(self) -> dict[str, str]:
         data: dict[str, str] = self.jwk.export_public(as_dict=True)
         return {**data, "kid": self.kid, "alg": SIGNING_ALG, "use": "sig"}
+
+    @functools.cached_property
+    def private_key(self) -> ec.EllipticCurvePrivateKey:
+        key: ec.EllipticCurvePrivateKey = self.jwk.get_op_key("sign")
+        return key
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def sign_jwt(claims: dict[str, Any]) -> str:
+    """A compact JWS (RFC 7515) of the claims, ES256 with the current key (RFC 7518 §3.4).
+
+    Done here with `cryptography` rather than jwcrypto's JWT class, which copies its header
+    registry on every token: the signature is the same P-256 ECDSA over SHA-256, as the
+    fixed-length r || s that JWS requires (not DER), and relying parties verify it as before.
+    """
+    key = signing_key()
+    header = {"typ": "JWT", "alg": SIGNING_ALG, "kid": key.kid}
+    signing_input = (
+        f"{_b64url(json.dumps(header).encode())}."
+        f"{_b64url(json.dumps(claims, default=str).encode())}"
+    )
+    r, s = decode_dss_signature(
+        key.private_key.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256()))
+    )
+    return f"{signing_input}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
 def _directory() -> Path:
@@ -64,7 +98,15 @@ def _passphrase(directory: Path) -> bytes:
 
 
 def _key_files(directory: Path) -> list[Path]:
-    return sorted(directory.glob("signing-*.pem"), reverse=True)
+    return [directory / name for name in _key_names(directory)]
+
+
+def _key_names(directory: Path) -> tuple[str, ...]:
+    """The key files, newest first (their names carry the time they were made)."""
+    names = (
+        n for n in os.listdir(directory) if n.startswith(KEY_PREFIX) and n.endswith(KEY_SUFFIX)
+    )
+    return tuple(sorted(names, reverse=True))
 
 
 def generate_key() -> Path:
@@ -85,37 +127,50 @@ def generate_key() -> Path:
 
 
 def _load(directory: Path) -> list[SigningKey]:
-    files = _key_files(directory)
-    if not files:
+    """The keys, parsed once per process and again only when the set of key files changes.
+
+    Key files are never rewritten in place (each is created once, O_EXCL, under a new
+    timestamped name), so the list of names identifies the key set: a rotation by another
+    process (`cis oidc rotate-key`) is seen on the next call, for the price of one listdir.
+    """
+    try:
+        names = _key_names(directory)
+    except FileNotFoundError:
+        names = ()
+    if not names:
         try:
             generate_key()
         except FileExistsError:
             pass
-        files = _key_files(directory)
-    stamp = max(f.stat().st_mtime for f in files)
-    cache_key = (str(directory), stamp + len(files))
+        names = _key_names(directory)
+    cache_key = (str(directory), names)
     with _lock:
         found = _cache.get(cache_key)
     if found is not None:
         return found
     password = _passphrase(directory)
     keys = []
-    for path in files[:KEEP_KEYS]:
-        key = jwk.JWK.from_pem(path.read_bytes(), password=password)
+    for name in names[:KEEP_KEYS]:
+        key = jwk.JWK.from_pem((directory / name).read_bytes(), password=password)
         keys.append(SigningKey(kid=key.thumbprint(), jwk=key))
     with _lock:
+        _cache.clear()  # only the current set is ever needed again
         _cache[cache_key] = keys
     return keys
 
 
+def _key_directory() -> Path:
+    return Path(settings.DATA_DIR) / "oidc"
+
+
 def signing_key() -> SigningKey:
     """The key that signs ID tokens now (made on first use)."""
-    return _load(_directory())[0]
+    return _load(_key_directory())[0]
 
 
 def published_keys() -> list[SigningKey]:
     """Every key a relying party may still meet in a token: the JWKS."""
-    return _load(_directory())
+    return _load(_key_directory())
 
 
 def key_for(kid: str | None) -> SigningKey | None:

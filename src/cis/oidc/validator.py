@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from typing import Any
 
 from django.db import transaction
-from jwcrypto import jws, jwt
+from jwcrypto import jws
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request
@@ -112,33 +113,54 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
         )
         return grant
 
+    def get_authorization_code_scopes(
+        self, client_id: str, code: str, redirect_uri: str, request: Request
+    ) -> list[str]:
+        """Whether the exchange is OpenID Connect; the grant read here serves validate_code too."""
+        grant = self._grant_by_code(code, request)
+        return grant.scope.split() if grant is not None and grant.scope else []
+
+    def _grant_by_code(self, code: str, request: Request) -> Grant | None:
+        """The grant behind a code, whichever client it was issued to, read once per request."""
+        cached: tuple[str, Grant | None] | None = getattr(request, "cis_grant_lookup", None)
+        if cached is None or cached[0] != code:
+            # Unordered: code is unique, and .first()'s ORDER BY costs more than this read.
+            found = next(iter(Grant.objects.filter(code=code).order_by()[:1]), None)
+            cached = (code, found)
+            request.cis_grant_lookup = cached
+        return cached[1]
+
     def validate_code(
         self, client_id: str, code: str, client: Any, request: Request, *args: Any, **kw: Any
     ) -> bool:
         digest = code_digest(code)
-        grant = Grant.objects.select_related("user").filter(code=code, application=client).first()
-        if grant is None or grant.is_expired():
+        grant = self._grant_by_code(code, request)
+        if grant is None or grant.application_id != client.pk or grant.is_expired():
             used = CodeIssue.objects.filter(digest=digest, redeemed_at__isnull=False).first()
             if used is not None:
                 revoke_lineage(used)
             return False
+        # Claim the code in one conditional UPDATE: of two concurrent exchanges, one wins. The
+        # refresh token family this exchange starts is named here too, so that a replay of the
+        # code can find and revoke it (_create_refresh_token gives the refresh token this family).
+        if not CodeIssue.objects.filter(digest=digest, redeemed_at__isnull=True).update(
+            redeemed_at=clock.now(), token_family=uuid.uuid4()
+        ):
+            return False
+        issue = CodeIssue.objects.select_related("session__person").get(digest=digest)
+        session = issue.session
+        # A code is made for the person signed in to its session; anything else is refused.
+        if session is None or not session_in_force(session) or session.person_id != grant.user_id:
+            return False
         request.scopes = grant.scope.split(" ")
-        request.user = grant.user
+        request.user = session.person  # the grant's user, read with the session
         if grant.nonce:
             request.nonce = grant.nonce
         if grant.claims:
             request.claims = json.loads(grant.claims)
         request.cis_grant = grant
-        # Claim the code in one conditional UPDATE: of two concurrent exchanges, one wins.
-        if not CodeIssue.objects.filter(digest=digest, redeemed_at__isnull=True).update(
-            redeemed_at=clock.now()
-        ):
-            return False
-        issue = CodeIssue.objects.select_related("session__person").get(digest=digest)
-        if not session_in_force(issue.session):
-            return False
         request.cis_code_issue = issue
-        request.cis_session = issue.session
+        request.cis_session = session
         return True
 
     # The grant was read once in validate_code; the toolkit would read it again for each of these.
@@ -173,6 +195,31 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
 
     # -- tokens ---------------------------------------------------------------------------
 
+    def save_bearer_token(
+        self, token: dict[str, Any], request: Request, *args: Any, **kw: Any
+    ) -> Any:
+        """As the toolkit does, but inside the token endpoint's transaction, not a savepoint."""
+        with transaction.atomic(savepoint=False):
+            return self._save_bearer_token(token, request, *args, **kw)
+
+    def _check_and_set_request_resource(self, request: Request) -> None:
+        """RFC 8707 resource indicators, as the toolkit checks them.
+
+        When neither the token request nor the grant names a resource, the toolkit's answer is
+        "no resource"; it is given here without reading the grant a second time.
+        """
+        grant: Grant | None = getattr(request, "cis_grant", None)
+        if (
+            request.grant_type == "authorization_code"
+            and grant is not None
+            and grant.code == request.code
+            and not grant.resource
+            and not getattr(request, "resource", None)
+        ):
+            request.resource = []
+            return
+        super()._check_and_set_request_resource(request)
+
     def _create_access_token(
         self,
         expires: Any,
@@ -202,8 +249,20 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
     def _create_refresh_token(
         self, request: Request, refresh_token_code: str, access_token: Any, previous: Any
     ) -> RefreshToken:
-        refresh = super()._create_refresh_token(request, refresh_token_code, access_token, previous)
+        """A code's first refresh token starts the family its CodeIssue names (validate_code)."""
         issue: CodeIssue | None = getattr(request, "cis_code_issue", None)
+        if previous is None and issue is not None and issue.token_family is not None:
+            refresh = RefreshToken(
+                user=request.user,
+                application=request.client,
+                access_token=access_token,
+                token_family=issue.token_family,
+                resource=getattr(request, "resource", []),
+            )
+            self._set_token_value(refresh, refresh_token_code)
+            refresh.save()
+            return refresh
+        refresh = super()._create_refresh_token(request, refresh_token_code, access_token, previous)
         if issue is not None and issue.token_family is None:
             CodeIssue.objects.filter(pk=issue.pk).update(token_family=refresh.token_family)
             issue.token_family = refresh.token_family
@@ -248,7 +307,7 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
     def _claims_for(self, request: Request) -> dict[str, Any]:
         person: Person = request.user
         session: SignInSession | None = getattr(request, "cis_session", None)
-        return released(all_claims(person, session), request.scopes)
+        return released(all_claims(person, session, request.scopes), request.scopes)
 
     def get_oidc_claims(self, token: Any, token_handler: Any, request: Request) -> dict[str, Any]:
         return self._claims_for(request)
@@ -283,15 +342,13 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
         id_token.update(**claims)
         if "nonce" not in id_token and request.nonce:
             id_token["nonce"] = request.nonce
-        key = keys.signing_key()
-        header = {"typ": "JWT", "alg": SIGNING_ALG, "kid": key.kid}
-        signed = jwt.JWT(header=json.dumps(header), claims=json.dumps(id_token, default=str))
-        signed.make_signed_token(key.jwk)
-        with transaction.atomic():
+        signed = keys.sign_jwt(id_token)
+        # Inside the token endpoint's transaction: no savepoint of its own.
+        with transaction.atomic(savepoint=False):
             stored = self._save_id_token(id_token["jti"], request, expiration_time)
         request.access_token = stored
         request.id_token = stored
-        return str(signed.serialize())
+        return signed
 
     def _get_key_for_token(self, token: str) -> Any:
         """Our own ES256 keys, whoever the audience: an unsigned or HS256 token finds none."""

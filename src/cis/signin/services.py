@@ -42,10 +42,18 @@ def person_roles(person: Person) -> QuerySet[PositionAssignment]:
 
 def role_ids(person: Person, limit: int = 2) -> list[int]:
     """Ids of (up to `limit` of) the positions a person may sign in as: one query, no rows."""
+    return [pk for pk, _ in _roles_and_orgs(person, limit)]
+
+
+def _roles_and_orgs(person: Person, limit: int) -> list[tuple[int, str]]:
+    """role_ids with each position's ODS code, which the sign-in's audit event names.
+
+    Unordered: callers ask whether there are none, one (and which) or several to choose from.
+    """
     return list(
         PositionAssignment.objects.filter(active_assignments(), person=person)
-        .order_by("position__organisation__name", "position__name", "id")
-        .values_list("pk", flat=True)[:limit]
+        .order_by()
+        .values_list("pk", "position__organisation__ods_code")[:limit]
     )
 
 
@@ -83,17 +91,6 @@ def _session_snapshot(session: SignInSession) -> dict[str, Any]:
     }
 
 
-def _org_ref(session: SignInSession) -> str:
-    if session.selected_assignment_id is None:
-        return ""
-    return str(
-        PositionAssignment.objects.filter(pk=session.selected_assignment_id)
-        .values_list("position__organisation__ods_code", flat=True)
-        .first()
-        or ""
-    )
-
-
 def session_start(
     *,
     person: Person,
@@ -114,7 +111,9 @@ def session_start(
     """
     if method not in SignInMethod.values:
         raise ValidationFailed(f"'{method}' is not a sign-in method.")
-    with transaction.atomic():
+    # Inside a caller's transaction (the smartcard sign-in's) a savepoint would buy nothing:
+    # any failure here fails the whole sign-in.
+    with transaction.atomic(savepoint=False):
         return _session_create(
             person=person,
             method=method,
@@ -144,7 +143,8 @@ def _session_create(
     client_address: str,
     agent_token: str,
 ) -> SignInSession:
-    roles = role_ids(person)
+    roles_and_orgs = _roles_and_orgs(person, 2)
+    roles = [pk for pk, _ in roles_and_orgs]
     check_may_sign_in(person, roles)
     at = clock.now()
     session = SignInSession(
@@ -175,7 +175,7 @@ def _session_create(
         action="session.start",
         target_type="person",
         target_ref=person.user_id,
-        organisation_ref=_org_ref(session),
+        organisation_ref=roles_and_orgs[0][1] if len(roles) == 1 else "",
         after=_session_snapshot(session),
     )
     if card_serial:
@@ -190,12 +190,14 @@ def _flag_card_in_use_elsewhere(session: SignInSession) -> None:
         .filter(card_serial=session.card_serial)
         .exclude(pk=session.pk)
         .exclude(workstation=session.workstation, client_address=session.client_address)
+        .order_by()
         .select_for_update()
+        .values_list("pk", "ref", "workstation", "client_address")
     )
     if not others:
         return
     at = clock.now()
-    ids = [s.pk for s in others] + [session.pk]
+    ids = [pk for pk, _, _, _ in others] + [session.pk]
     SignInSession.objects.filter(pk__in=ids).update(shared_card_flagged_at=at)
     session.shared_card_flagged_at = at
     record(
@@ -206,9 +208,15 @@ def _flag_card_in_use_elsewhere(session: SignInSession) -> None:
         target_ref=session.person.user_id,
         after={
             "card_serial": session.card_serial,
-            "sessions": [str(s.ref) for s in others] + [str(session.ref)],
+            "sessions": [str(ref) for _, ref, _, _ in others] + [str(session.ref)],
             "workstations": sorted(
-                {f"{s.workstation} {s.client_address}".strip() for s in [*others, session]}
+                {
+                    f"{workstation} {address}".strip()
+                    for _, _, workstation, address in [
+                        *others,
+                        (0, "", session.workstation, session.client_address),
+                    ]
+                }
             ),
         },
     )

@@ -73,15 +73,17 @@ def _authority_certificate(der: bytes) -> x509.Certificate:
     return x509.load_der_x509_certificate(der)
 
 
-def _chain_ok(leaf: x509.Certificate, issuing: CertificateAuthority, at: dt.datetime) -> bool:
+def _chain_ok(leaf: x509.Certificate, issuer_id: int, at: dt.datetime) -> bool:
     """RFC 5280 path validation to the CIS root, for client authentication, at time `at`.
 
     A path that validated stays valid for the hour (revocation and the leaf's own dates are
-    checked on every sign-in, outside this), which saves a path build per sign-in.
+    checked on every sign-in, outside this), which saves a path build per sign-in; the CA rows
+    are read only when a path has to be built.
     """
-    key = (leaf.fingerprint(hashes.SHA256()), issuing.pk, int(at.timestamp()) // 3600)
+    key = (leaf.fingerprint(hashes.SHA256()), issuer_id, int(at.timestamp()) // 3600)
     if key in _chain_cache:
         return True
+    issuing = CertificateAuthority.objects.select_related("issuer").get(pk=issuer_id)
     if not _build_path(leaf, issuing, at):
         return False  # only successes are remembered: a failure is always checked again
     if len(_chain_cache) > 50_000:
@@ -111,6 +113,19 @@ def _build_path(leaf: x509.Certificate, issuing: CertificateAuthority, at: dt.da
     return True
 
 
+def _issued_record(leaf: x509.Certificate, certificate_der: bytes) -> Certificate | None:
+    """CIS's record of exactly this certificate, with its holder and its card, in one query."""
+    candidates = (
+        Certificate.objects.select_related("person", "card_link__card")
+        .filter(serial_hex=serial_to_hex(leaf.serial_number))
+        .order_by()  # the model's ordering would cost more to compile than the query to run
+    )
+    for record in candidates:
+        if bytes(record.der) == certificate_der:
+            return record
+    return None
+
+
 def _load_leaf(certificate_der: bytes) -> x509.Certificate:
     try:
         return x509.load_der_x509_certificate(certificate_der)
@@ -131,13 +146,8 @@ def prove_card(
         message is None or not _verify_signature(leaf, signature, message)
     ):
         raise NotPermitted(GENERIC_FAILURE)
-    record = (
-        Certificate.objects.select_related("issuer__issuer", "person")
-        .filter(serial_hex=serial_to_hex(leaf.serial_number))
-        .order_by("-id")
-        .first()
-    )
-    if record is None or bytes(record.der) != certificate_der:
+    record = _issued_record(leaf, certificate_der)
+    if record is None:
         raise NotPermitted(GENERIC_FAILURE)
     if leaf.not_valid_after_utc < at:
         raise NotPermitted(
@@ -148,9 +158,9 @@ def prove_card(
         raise NotPermitted(
             "The certificate on your card is not valid yet. Check this computer's clock."
         )
-    if not _chain_ok(leaf, record.issuer, at):
+    if not _chain_ok(leaf, record.issuer_id, at):
         raise NotPermitted(GENERIC_FAILURE)
-    link = CardCertificate.objects.select_related("card__holder").filter(certificate=record).first()
+    link: CardCertificate | None = getattr(record, "card_link", None)
     card = link.card if link is not None else None
     _check_status(record, card, chip_serial)
     assert card is not None  # noqa: S101 - _check_status refuses a certificate with no card

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from cis.core.errors import NotPermitted
@@ -15,7 +16,15 @@ from cis.workflow.models import Request
 from cis.workflow.states import RIGHT_TYPES
 
 from .actions import Action
-from .scope import INCLUDES, GrantScope, effective_grants, grant_scope, person_org_ids
+from .scope import (
+    INCLUDES,
+    GrantScope,
+    descendants,
+    effective_grants,
+    grant_scope,
+    person_org_ids,
+    person_workplaces,
+)
 from .targets import NewAssignment, NewGrant
 
 ADMIN_VIEW = frozenset({Right.LSA, Right.ID_CHECKER, Right.SERVICE_DESK})
@@ -186,53 +195,92 @@ def _is_self_service(actor: Person, action: Action, target: Any) -> bool:
     return False
 
 
-def _target_orgs(target: Any) -> tuple[set[int], set[int]]:
-    """The organisations a target sits in, and the RAs whose whole area reaches it."""
+@dataclass
+class _Place:
+    """Where a target sits: its organisations, and the RAs whose whole area reaches it.
+
+    A person's organisations are read (once, with the RA serving each) only when the RAs alone
+    do not settle a decision.
+    """
+
+    ras: set[int]
+    fixed_orgs: set[int] = field(default_factory=set)
+    person: Person | None = None
+
+    @cached_property
+    def serving_ra(self) -> dict[int, int | None] | None:
+        if self.person is None:
+            return None
+        return {org: w.serving_ra_id for org, w in person_workplaces(self.person).items()}
+
+    @cached_property
+    def orgs(self) -> set[int]:
+        return set(self.serving_ra) if self.serving_ra is not None else self.fixed_orgs
+
+
+def _place(target: Any) -> _Place:
     if isinstance(target, Person):
-        ras = {target.registered_ra_id} if target.registered_ra_id else set()
-        return person_org_ids(target), ras
+        return _Place(
+            {target.registered_ra_id} if target.registered_ra_id else set(), person=target
+        )
     if isinstance(target, Organisation):
-        return {target.id}, set()
+        return _Place(set(), {target.id})
     if isinstance(target, RegistrationAuthority):
-        return set(), {target.id}
+        return _Place({target.id})
     if isinstance(target, Position):
-        return {target.organisation_id}, set()
-    if isinstance(target, PositionAssignment):
-        return {target.position.organisation_id}, set()
-    if isinstance(target, NewAssignment):
-        return {target.position.organisation_id}, set()
+        return _Place(set(), {target.organisation_id})
+    if isinstance(target, PositionAssignment | NewAssignment):
+        return _Place(set(), {target.position.organisation_id})
     if isinstance(target, Request):
-        orgs = {target.organisation_id} if target.organisation_id else set()
-        return orgs, {target.ra_id}
-    if isinstance(target, Certificate):
-        return _target_orgs(target.person)
+        return _Place({target.ra_id}, {target.organisation_id} if target.organisation_id else set())
+    if isinstance(target, Certificate | RightGrant | NewGrant):
+        return _place(target.person)  # a grant's reach starts with its grantee's
     raise TypeError(f"no scope rule for {type(target).__name__}")
 
 
-def _covers(scope: GrantScope, target: Any) -> bool:
+class _Facts:
+    """What one decision reads from the database: each thing at most once, and only if needed."""
+
+    def __init__(self, actor: Person, target: Any) -> None:
+        self.actor = actor
+        self.target = target
+
+    @cached_property
+    def grants(self) -> list[RightGrant]:
+        return effective_grants(self.actor)
+
+    @cached_property
+    def place(self) -> _Place:
+        return _place(self.target)
+
+
+def _reaches(scope: GrantScope, place: _Place) -> bool:
+    """Whether a scope takes in a place: one of its RAs, or one of its organisations."""
+    return not place.ras.isdisjoint(scope.ra_ids) or scope.reaches(place.orgs, place.serving_ra)
+
+
+def _covers(scope: GrantScope, target: Any, facts: _Facts) -> bool:
     if scope.national:
         return True
     if target is None:
         return True
     if isinstance(target, RightGrant | NewGrant):
-        return _covers_grant(scope, target)
-    orgs, ras = _target_orgs(target)
+        return _covers_grant(scope, target, facts.place)
+    place = facts.place
     if isinstance(target, RegistrationAuthority):
         return target.id in scope.ra_ids or bool(
             Organisation.objects.filter(id__in=scope.org_ids, serving_ra=target).exists()
         )
-    return bool(orgs & scope.org_ids) or bool(ras & scope.ra_ids)
+    return _reaches(scope, place)
 
 
-def _covers_grant(scope: GrantScope, grant: RightGrant | NewGrant) -> bool:
+def _covers_grant(scope: GrantScope, grant: RightGrant | NewGrant, grantee: _Place) -> bool:
     """A grant is within reach when its grantee and its whole scope are in the actor's scope."""
-    if not _covers(scope, grant.person):
+    if not _reaches(scope, grantee):
         return False
     if grant.ra is not None:
         return grant.ra.id in scope.ra_ids
     if grant.organisation is not None:
-        from .scope import descendants  # noqa: PLC0415 - only needed for this branch
-
         reach = (
             descendants([grant.organisation.id])
             if grant.include_children
@@ -266,8 +314,9 @@ def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
     if subject is not None and subject.status == PersonStatus.CLOSED and action in CHANGES_PERSON:
         return _deny(f"{subject.full_name}'s profile is closed; reopen it first.")
 
+    facts = _Facts(actor, target)
     if isinstance(target, Request):
-        ruled = _request_rule(actor, action, target)
+        ruled = _request_rule(actor, action, target, facts)
         if ruled is not None:
             return ruled
     if _is_self_service(actor, action, target):
@@ -280,7 +329,7 @@ def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
         _assignable(target)
     )
     held = rank_refused = False
-    for grant in effective_grants(actor):
+    for grant in facts.grants:
         carried = INCLUDES[Right(grant.right)]
         qualifies = bool(carried & needs)
         via_sponsor = not qualifies and sponsor_assignable and Right.SPONSOR in carried
@@ -291,7 +340,7 @@ def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
             continue
         held = True
         scope = grant_scope(grant)
-        if _covers(scope, target):
+        if _covers(scope, target, facts):
             prefix = "sponsor-assignable" if via_sponsor else "in-scope"
             return Decision(True, f"{prefix}:{scope.rule}")
     if held:
@@ -330,7 +379,9 @@ REQUEST_RIGHTS_MANAGER_ONLY = frozenset(
 )
 
 
-def _request_rule(actor: Person, action: Action, request: Request) -> Decision | None:
+def _request_rule(
+    actor: Person, action: Action, request: Request, facts: _Facts
+) -> Decision | None:
     """The rules only requests have: the raiser's own, and rights types for RA Managers."""
     if request.raised_by_id is not None and request.raised_by_id == actor.pk:
         if action in OWN_REQUEST:
@@ -340,7 +391,7 @@ def _request_rule(actor: Person, action: Action, request: Request) -> Decision |
     if (
         request.request_type in RIGHT_TYPES
         and action in REQUEST_RIGHTS_MANAGER_ONLY
-        and not any(g.right == Right.RA_MANAGER for g in effective_grants(actor))
+        and not any(g.right == Right.RA_MANAGER for g in facts.grants)
     ):
         return _deny("Only an RA Manager may raise or decide a request about CIS rights.")
     return None

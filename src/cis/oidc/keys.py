@@ -25,6 +25,7 @@ from django.conf import settings
 from jwcrypto import jwk
 
 from cis.core import clock
+from cis.core.private_files import secret_file, write_private
 
 from .constants import SIGNING_ALG
 
@@ -78,23 +79,11 @@ def _directory() -> Path:
     return path
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-
-
 def _passphrase(directory: Path) -> bytes:
     configured: str = settings.CIS_OIDC_KEY_PASSPHRASE
     if configured:
         return configured.encode()
-    path = directory / "key-passphrase"
-    if not path.exists():
-        try:
-            _write_private(path, secrets.token_urlsafe(32).encode())
-        except FileExistsError:
-            pass  # another process made it first
-    return path.read_bytes().strip()
+    return secret_file(directory / "key-passphrase", lambda: secrets.token_urlsafe(32).encode())
 
 
 def _key_files(directory: Path) -> list[Path]:
@@ -120,7 +109,7 @@ def generate_key() -> Path:
     )
     stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
     path = directory / f"signing-{stamp}.pem"
-    _write_private(path, pem)
+    write_private(path, pem)
     for old in _key_files(directory)[KEEP_KEYS:]:
         old.unlink(missing_ok=True)
     return path

@@ -19,6 +19,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
+from cis.core.private_files import secret_file
+
 VERSION = 1
 
 
@@ -26,12 +28,11 @@ def _kek() -> bytes:
     if configured := os.environ.get("CIS_CARD_KEK"):
         key = base64.b64decode(configured)
     else:
-        path = Path(settings.DATA_DIR) / "card-kek.key"
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(base64.b64encode(secrets.token_bytes(32)).decode())
-        key = base64.b64decode(path.read_text().strip())
+        stored = secret_file(
+            Path(settings.DATA_DIR) / "card-kek.key",
+            lambda: base64.b64encode(secrets.token_bytes(32)),
+        )
+        key = base64.b64decode(stored)
     if len(key) != 32:
         raise RuntimeError("The card key-encryption key must be 32 bytes (base64-encoded).")
     return key

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import threading
@@ -13,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.conf import settings
 
 from cis.core.errors import InvalidState
+from cis.core.private_files import secret_file, write_private
 
 from .base import KeyAlgorithm, KeyStore, SigningKey
 
@@ -20,13 +20,6 @@ _LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 # Decrypting a PKCS#8 file runs a deliberately slow KDF: keep what this process has opened.
 _loaded: dict[tuple[str, float], SigningKey] = {}
 _lock = threading.Lock()
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Create a file only its owner can read, failing rather than overwriting."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
 
 
 class FileKeyStore(KeyStore):
@@ -50,13 +43,8 @@ class FileKeyStore(KeyStore):
     @staticmethod
     def _generated_passphrase(directory: Path) -> str:
         """Without CIS_CA_KEY_PASSPHRASE, one random passphrase per data directory (mode 0600)."""
-        path = directory / "key-passphrase"
-        if not path.exists():
-            try:
-                _write_private(path, secrets.token_urlsafe(32).encode())
-            except FileExistsError:
-                pass  # another process made it first; use theirs
-        return path.read_text().strip()
+        made = secret_file(directory / "key-passphrase", lambda: secrets.token_urlsafe(32).encode())
+        return made.decode()
 
     def _path(self, label: str) -> Path:
         if not _LABEL_RE.fullmatch(label):
@@ -74,7 +62,7 @@ class FileKeyStore(KeyStore):
             serialization.PrivateFormat.PKCS8,
             serialization.BestAvailableEncryption(self._passphrase),
         )
-        _write_private(self._path(label), pem)
+        write_private(self._path(label), pem)
         return key
 
     def load(self, label: str) -> SigningKey:

@@ -274,3 +274,16 @@ def test_visible_assignments_match_the_decisions() -> None:
         )
         allowed = {a.pk for a in rows if decide(actor, Action.ASSIGNMENT_VIEW, a).allowed}
         assert shown == allowed, name
+
+
+def test_only_ra_managers_may_raise_requests_about_rights() -> None:
+    from cis.authz.policy import CONSOLE, request_types_allowed
+    from cis.workflow.states import RIGHT_TYPES, RequestType
+
+    world = build_world()
+    everything = list(RequestType.values)
+    for name, actor in world.actors.items():
+        allowed = set(request_types_allowed(actor, everything))
+        assert allowed.isdisjoint(RIGHT_TYPES) == (name != "ra_manager"), name
+        assert set(everything) - set(RIGHT_TYPES) <= allowed
+    assert request_types_allowed(CONSOLE, everything) == everything

@@ -388,10 +388,22 @@ def _request_rule(
             return Decision(True, "own-request")
         if action in DECIDE_REQUEST:
             return _deny("Nobody may approve or reject a request they raised.")
-    if (
-        request.request_type in RIGHT_TYPES
-        and action in REQUEST_RIGHTS_MANAGER_ONLY
-        and not any(g.right == Right.RA_MANAGER for g in facts.grants)
+    if action in REQUEST_RIGHTS_MANAGER_ONLY and not _type_allowed(
+        request.request_type, facts.grants
     ):
         return _deny("Only an RA Manager may raise or decide a request about CIS rights.")
     return None
+
+
+def _type_allowed(request_type: str, grants: Any) -> bool:
+    return request_type not in RIGHT_TYPES or any(g.right == Right.RA_MANAGER for g in grants)
+
+
+def request_types_allowed(actor: Actor, request_types: Any) -> list[str]:
+    """Of these request types, the ones the actor may raise at all (before any target)."""
+    if isinstance(actor, ConsoleOperator):
+        return list(request_types)
+    if not isinstance(actor, Person):
+        return []
+    grants = effective_grants(actor)
+    return [t for t in request_types if _type_allowed(t, grants)]

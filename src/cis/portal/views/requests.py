@@ -9,8 +9,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 
 from cis.authz.actions import Action
-from cis.authz.policy import can, require
-from cis.authz.scope import effective_grants
+from cis.authz.policy import can, request_types_allowed, require
 from cis.core import clock
 from cis.core.errors import ProbableDuplicate
 from cis.people.models import Person
@@ -27,7 +26,7 @@ from cis.workflow import selectors, services
 from cis.workflow.models import Request
 from cis.workflow.payloads import NAME_EVIDENCE, REPLACEMENT_REASONS
 from cis.workflow.selectors import AGES, QueueFilter
-from cis.workflow.states import RIGHT_TYPES, RequestType
+from cis.workflow.states import RequestType
 
 from .base import PortalPage, ServiceFormView
 
@@ -43,8 +42,8 @@ VIEW_LABELS = {
 
 def _raisable_types(actor: Person) -> list[tuple[str, str]]:
     """Every type, less the rights types for anyone who is not an RA Manager."""
-    manager = any(g.right == Right.RA_MANAGER for g in effective_grants(actor))
-    return [(v, label) for v, label in RequestType.choices if v not in RIGHT_TYPES or manager]
+    allowed = set(request_types_allowed(actor, RequestType.values))
+    return [(v, label) for v, label in RequestType.choices if v in allowed]
 
 
 def _payload_rows(request: Request) -> list[tuple[str, Any]]:

@@ -18,10 +18,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _events(n: int) -> list[AuditEvent]:
-    out = []
+    seqs = []
     for i in range(n):
         with transaction.atomic():
-            out.append(
+            seqs.append(
                 record(
                     actor=CONSOLE,
                     rule="test",
@@ -31,12 +31,14 @@ def _events(n: int) -> list[AuditEvent]:
                     after={"i": i, "when": dt.date(2026, 1, i + 1)},
                 )
             )
-    return out
+    return list(AuditEvent.objects.filter(seq__in=seqs).order_by("seq"))
 
 
 def test_events_are_chained_and_verify() -> None:
     events = _events(5)
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert events[2].after == {"i": 2, "when": "2026-01-03"}
+    assert events[2].at.tzinfo is not None
     assert events[1].prev_hash == events[0].hash
     assert verify() == (5, None)
 

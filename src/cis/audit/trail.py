@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 from django.db import transaction
 
-from cis.core import clock, context
+from cis.core import clock, context, sql
 
 from .chain import GENESIS, event_hash
 from .models import AuditEvent, AuditHead
@@ -35,6 +36,39 @@ def _normalise(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
+_EVENT_FIELDS = (
+    "seq",
+    "at",
+    "actor_ref",
+    "actor_name",
+    "rule",
+    "action",
+    "target_type",
+    "target_ref",
+    "organisation_ref",
+    "before",
+    "after",
+    "request_ref",
+    "client_address",
+    "channel",
+    "correlation_id",
+    "prev_hash",
+    "hash",
+)
+
+
+@cache
+def _statements() -> tuple[str, str, str]:
+    """Lock and read the head, append the event, move the head: plain SQL, as core.sql says."""
+    head = sql.table(AuditHead)
+    lock = " FOR UPDATE" if sql.connection().features.has_select_for_update else ""
+    return (
+        f'SELECT "seq", "hash" FROM {head} WHERE "id" = 1{lock}',  # noqa: S608
+        sql.insert_sql(AuditEvent, _EVENT_FIELDS),
+        f'UPDATE {head} SET "seq" = %s, "hash" = %s WHERE "id" = 1',  # noqa: S608
+    )
+
+
 def record(
     *,
     actor: Any,
@@ -46,21 +80,29 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     request_ref: str = "",
-) -> AuditEvent:
-    """Append one event. Must run inside the transaction that makes the change it describes."""
+) -> int:
+    """Append one event and return its number in the chain.
+
+    Must run inside the transaction that makes the change it describes. Writers take the head
+    row's lock (on SQLite, the write lock that BEGIN IMMEDIATE holds), so events are chained
+    strictly one after another.
+    """
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
         raise RuntimeError("audit.record must be called inside the change's transaction")
-    # Not .first(): its ORDER BY costs more to compile than this one-row read costs to run.
-    head = next(iter(AuditHead.objects.select_for_update().filter(id=1)), None)
+    read_head, insert_event, move_head = _statements()
+    head = sql.one(read_head)
     if head is None:
         # Migration 0002 creates the head; a database emptied by hand (or by a test) gets it back.
-        head, _ = AuditHead.objects.get_or_create(id=1)
+        AuditHead.objects.get_or_create(id=1)
+        head = sql.one(read_head)
+        assert head is not None  # noqa: S101 - just created
+    prev_seq, prev_hash = int(head[0]), str(head[1])
     ctx = context.current()
     actor_ref, actor_name = _actor_fields(actor)
     at = clock.now()
     fields: dict[str, Any] = {
-        "seq": head.seq + 1,
+        "seq": prev_seq + 1,
         "at": _normalise(at),
         "actor_ref": actor_ref,
         "actor_name": actor_name,
@@ -76,12 +118,18 @@ def record(
         "channel": ctx.channel,
         "correlation_id": ctx.correlation_id,
     }
-    digest = event_hash(head.hash, fields)
-    event = AuditEvent.objects.create(**{**fields, "at": at}, prev_hash=head.hash, hash=digest)
-    head.seq = fields["seq"]
-    head.hash = digest
-    head.save(update_fields=["seq", "hash"])
-    return event
+    digest = event_hash(prev_hash, fields)
+    stored = {
+        **fields,
+        "at": sql.when(at),
+        "before": sql.prep(AuditEvent, "before", fields["before"]),
+        "after": sql.prep(AuditEvent, "after", fields["after"]),
+        "prev_hash": prev_hash,
+        "hash": digest,
+    }
+    sql.execute(insert_event, [stored[name] for name in _EVENT_FIELDS])
+    sql.execute(move_head, [fields["seq"], digest])
+    return int(fields["seq"])
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

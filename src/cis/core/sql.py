@@ -1,0 +1,81 @@
+"""Plain SQL for the few statements on the hottest paths (sign-in, token grants, issuance).
+
+The ORM composes and compiles a statement in 0.2-1 ms; SQLite runs a one-row statement in about
+25 us. On the paths that run thousands of times a second, the statements are written out here
+instead, in SQL that SQLite and PostgreSQL both read, with table and column names taken from the
+models so that a renamed field fails loudly in the tests rather than silently here. Values go
+through the backend's own adapters (`when`, `prep`), so what is stored is what the ORM would
+have stored, and the ORM reads it back unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
+
+
+def connection() -> BaseDatabaseWrapper:
+    conn: BaseDatabaseWrapper = transaction.get_connection()
+    return conn
+
+
+def rows(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    with connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def one(sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+    with connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        return tuple(row) if row is not None else None
+
+
+def execute(sql: str, params: Sequence[Any] = ()) -> int:
+    """Run a statement; the number of rows it changed."""
+    with connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def when(value: dt.datetime | None) -> Any:
+    """A datetime as the backend stores it (UTC text on SQLite, timestamptz on PostgreSQL)."""
+    return connection().ops.adapt_datetimefield_value(value)
+
+
+def read_when(value: Any) -> dt.datetime | None:
+    """A datetime column read by plain SQL, as the ORM would give it back (aware, UTC)."""
+    if value is None or isinstance(value, dt.datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=dt.UTC)
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def prep(model: type[Model], field: str, value: Any) -> Any:
+    """A value as the model's field would save it (JSON, UUIDs, enums)."""
+    return model._meta.get_field(field).get_db_prep_save(value, connection())  # type: ignore[union-attr]
+
+
+def table(model: type[Model]) -> str:
+    return f'"{model._meta.db_table}"'
+
+
+def column(model: type[Model], field: str) -> str:
+    return f'"{model._meta.get_field(field).column}"'  # type: ignore[union-attr]
+
+
+def columns(model: type[Model], fields: Sequence[str]) -> str:
+    return ", ".join(column(model, f) for f in fields)
+
+
+def insert_sql(model: type[Model], fields: Sequence[str], *, returning: str = "") -> str:
+    """INSERT INTO the model's table, one placeholder per field, optionally RETURNING a column."""
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {table(model)} ({columns(model, fields)}) VALUES ({marks})"  # noqa: S608
+    return f"{sql} RETURNING {column(model, returning)}" if returning else sql

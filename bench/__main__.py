@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", help="run only this benchmark (repeatable)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per figure")
     parser.add_argument("--seconds", type=float, default=2.0, help="length of each round")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes measuring together (default: one per core)",
+    )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     args = parser.parse_args(argv)
     found = discover()
@@ -37,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if not selected:
         print("no benchmark matches", file=sys.stderr)
         return 2
-    harness.run(selected, rounds=args.rounds, seconds=args.seconds)
+    harness.run(selected, rounds=args.rounds, seconds=args.seconds, workers=args.workers)
     return 0
 
 

@@ -1,11 +1,18 @@
 """The benchmark harness: an isolated installation, an in-process WSGI client, timed rounds.
 
-Every figure is measured the same way as its baseline: in this one process, single-threaded,
-by calling Django's WSGI handler (the whole middleware stack, the URL resolver, the view) or a
-service function in a loop, with no network in between. Rounds of the baseline (the trivial
-view) are interleaved with rounds of each benchmark (one before each round and one after the
-last), and each figure is reported against the median of its own neighbouring baseline rounds,
-so that a machine whose load drifts during the run slows both sides of a ratio alike.
+Every figure is measured the same way as its baseline: by worker processes, one per core
+unless --workers says otherwise, as a WSGI server runs one worker per core. Each worker calls
+Django's WSGI handler (the whole middleware stack, the URL resolver, the view) or a service
+function in a loop, with no network in between, and a figure is the sum of the workers' rates
+over the same seconds. All workers share the one database, as a server's workers do. Rounds of
+the baseline (the trivial view) are interleaved with rounds of each benchmark (one before each
+round and one after the last), and each figure is reported against the median of its own
+neighbouring baseline rounds, so that a machine whose load drifts during the run slows both
+sides of a ratio alike.
+
+The data a benchmark needs is made once, before the workers start (they are forked from the
+process that made it); a benchmark whose operations must not overlap between workers (each
+authorization code is good once) takes its share with `Bench.share`.
 
 Add a benchmark by writing a module in bench/ with a function decorated by @benchmark; the
 runner (`python -m bench`) imports every module in the package and runs what it finds.
@@ -14,15 +21,19 @@ runner (`python -m bench`) imports every module in the package and runs what it 
 from __future__ import annotations
 
 import io
+import itertools
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -142,6 +153,29 @@ class Bench:
     client: WsgiClient
     data_dir: Path
     state: dict[str, Any] = field(default_factory=dict)
+    worker: int = 0  # which worker process this is, 0 .. workers - 1
+    workers: int = 1
+
+    def share(self, items: Iterable[T]) -> Iterator[T]:
+        """This worker's share of `items`: every workers-th one, so no two workers take one.
+
+        Decided in the process that takes from it: the warm-up in the parent takes them all, and
+        each worker forked afterwards takes its own share of what is left.
+        """
+        source = iter(items)
+        decided: list[Any] = [None, None]  # (worker, workers) and the slice made for them
+
+        def mine() -> Iterator[T]:
+            while True:
+                if decided[0] != (self.worker, self.workers):
+                    decided[0] = (self.worker, self.workers)
+                    decided[1] = itertools.islice(source, self.worker, None, self.workers)
+                try:
+                    yield next(decided[1])
+                except StopIteration:
+                    return
+
+        return mine()
 
 
 @dataclass
@@ -171,48 +205,133 @@ def format_line(result: Result, baseline: float) -> str:
     )
 
 
+def _worker(
+    bench: Bench,
+    ops: dict[str, Callable[[], None]],
+    index: int,
+    count: int,
+    conn: Any,
+) -> None:
+    """A worker process: run what the parent asks, when it asks, and report how much was done."""
+    from django.db import connections  # noqa: PLC0415
+
+    bench.worker, bench.workers = index, count
+    connections.close_all()  # never share the parent's database connection
+    try:
+        for op in ops.values():
+            rate(op, seconds=0.2, min_ops=25)  # warm up this process's connection
+        conn.send(("ready", 0.0))
+        while True:
+            message = conn.recv()
+            if message is None:
+                return
+            name, seconds, start_at = message
+            time.sleep(max(0.0, start_at - time.time()))
+            conn.send(("done", rate(ops[name], seconds=seconds)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops the run
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+class Workers:
+    """Worker processes forked after the data is made; each round runs on all of them at once."""
+
+    def __init__(self, bench: Bench, ops: dict[str, Callable[[], None]], count: int) -> None:
+        from django.db import connections  # noqa: PLC0415
+
+        connections.close_all()  # the children must not inherit an open connection
+        context = multiprocessing.get_context("fork")
+        self.pipes = []
+        self.processes = []
+        for index in range(count):
+            parent_end, child_end = context.Pipe()
+            process = context.Process(
+                target=_worker, args=(bench, ops, index, count, child_end), daemon=True
+            )
+            process.start()
+            self.pipes.append(parent_end)
+            self.processes.append(process)
+        for _ in self._answers():
+            pass
+
+    def _answers(self) -> Iterator[float]:
+        for pipe in self.pipes:
+            kind, value = pipe.recv()
+            if kind == "failed":
+                self.close()
+                raise RuntimeError(f"a benchmark worker failed: {value}")
+            yield value
+
+    def rate(self, name: str, seconds: float) -> float:
+        """Operations per second of all workers together, over the same `seconds`."""
+        start_at = time.time() + 0.05
+        for pipe in self.pipes:
+            pipe.send((name, seconds, start_at))
+        return sum(self._answers())
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            try:
+                pipe.send(None)
+            except OSError:
+                pass
+        for process in self.processes:
+            process.join(timeout=10)
+
+
 def run(
     selected: Iterable[Benchmark],
     *,
     rounds: int = 3,
     seconds: float = 2.0,
+    workers: int | None = None,
     out: Any = sys.stdout,
     log: Any = sys.stderr,
 ) -> tuple[float, list[Result]]:
     """Run benchmarks with baseline rounds interleaved; print one BENCH line each."""
+    count = workers or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="cis-bench-") as tmp:
         data_dir = Path(tmp)
         setup_django(data_dir)
         client = WsgiClient()
         bench = Bench(client=client, data_dir=data_dir)
-        baseline_op = trivial_op(client)
-        rate(baseline_op, seconds=0.3)  # warm up imports, URL resolver, middleware
+        ops: dict[str, Callable[[], None]] = {BASELINE: trivial_op(client)}
+        rate(ops[BASELINE], seconds=0.3)  # warm up imports, URL resolver, middleware
+        chosen = list(selected)
+        for b in chosen:
+            print(f"preparing {b.name} ...", file=log, flush=True)
+            ops[b.name] = b.prepare(bench)
+            rate(ops[b.name], seconds=0.3, min_ops=25)  # warm up caches the workers inherit
+        print(f"measuring with {count} worker process(es) ...", file=log, flush=True)
+        pool = Workers(bench, ops, count)
         baseline_rounds: list[float] = []
         results: list[Result] = []
-        prepared = []
-        for b in selected:
-            print(f"preparing {b.name} ...", file=log, flush=True)
-            op = b.prepare(bench)
-            rate(op, seconds=0.3, min_ops=25)  # warm up caches and connections
-            prepared.append((b, op))
-        for b, op in prepared:
-            measured: list[float] = []
-            around: list[float] = []
-            for _ in range(rounds):
-                around.append(rate(baseline_op, seconds=seconds))
-                measured.append(rate(op, seconds=seconds))
-            around.append(rate(baseline_op, seconds=seconds))
-            baseline_rounds.extend(around)
-            results.append(
-                Result(b, statistics.median(measured), measured, statistics.median(around), around)
-            )
-            print(
-                f"  {b.name}: rounds {', '.join(f'{r:.0f}' for r in measured)}; trivial view "
-                f"around them {', '.join(f'{r:.0f}' for r in around)}",
-                file=log,
-                flush=True,
-            )
+        try:
+            for b in chosen:
+                measured: list[float] = []
+                around: list[float] = []
+                for _ in range(rounds):
+                    around.append(pool.rate(BASELINE, seconds))
+                    measured.append(pool.rate(b.name, seconds))
+                around.append(pool.rate(BASELINE, seconds))
+                baseline_rounds.extend(around)
+                results.append(
+                    Result(
+                        b, statistics.median(measured), measured, statistics.median(around), around
+                    )
+                )
+                print(
+                    f"  {b.name}: rounds {', '.join(f'{r:.0f}' for r in measured)}; trivial view "
+                    f"around them {', '.join(f'{r:.0f}' for r in around)}",
+                    file=log,
+                    flush=True,
+                )
+        finally:
+            pool.close()
         baseline = statistics.median(baseline_rounds) if baseline_rounds else 0.0
         for result in results:
             print(format_line(result, result.baseline), file=out, flush=True)
         return baseline, results
+
+
+BASELINE = "trivial view"

@@ -162,7 +162,7 @@ def smartcard_logins(bench: Bench) -> Callable[[], None]:
 
     from cis_agent.login import signin_message  # noqa: PLC0415
 
-    cards = itertools.cycle(_world(bench)["cards"])
+    cards = bench.share(itertools.cycle(_world(bench)["cards"]))  # no card on two workstations
     client = bench.client
 
     def op() -> None:
@@ -261,7 +261,7 @@ def token_grants(bench: Bench) -> Callable[[], None]:
     )
     made = _codes(bench, registered.application, session, challenge)
     first = next(made)  # makes the first CODES_AHEAD codes now, outside the timed rounds
-    codes = itertools.chain([first], made)
+    codes = bench.share(itertools.chain([first], made))  # each code is good once
     client_id = registered.application.client_id
     secret = registered.client_secret
 

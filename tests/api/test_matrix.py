@@ -73,6 +73,16 @@ ROUTES: dict[str, Route] = {
         lambda w: f"{V1}/people/{w.id_checker.user_id}/identity-checks/",
         lambda w: {"document_types": ["passport", "utility_bill", "birth_certificate"]},
     ),
+    "contact-confirmed": Route(
+        "post",
+        lambda w: f"{V1}/people/{w.colleague.user_id}/contact-confirmed/",
+        lambda w: {"channel": "mobile", "value": "07700 900 456"},
+    ),
+    "contact-confirmed-self": Route(
+        "post",
+        lambda w: f"{V1}/people/{w.agent.user_id}/contact-confirmed/",
+        lambda w: {"channel": "mobile", "value": "07700 900 456"},
+    ),
     "person-close": Route(
         "post", lambda w: f"{V1}/people/{w.colleague.user_id}/close/", lambda w: {"reason": "Left"}
     ),
@@ -166,6 +176,11 @@ MATRIX: list[tuple[str, str, int]] = [
     ("verify-identity", "manager2", 404),
     ("verify-identity", "id_checker", 201),
     ("verify-identity-self", "id_checker", 403),
+    ("contact-confirmed", "holder", 404),
+    ("contact-confirmed", "lsa", 403),
+    ("contact-confirmed", "manager2", 404),
+    ("contact-confirmed", "agent", 200),
+    ("contact-confirmed-self", "agent", 403),
     ("person-close", "holder", 404),
     ("person-close", "lsa", 403),
     ("person-close", "manager2", 404),

@@ -79,7 +79,7 @@ def _directory_operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[s
 
 def test_every_operation_is_summarised_and_documents_its_errors(schema: dict[str, Any]) -> None:
     operations = _directory_operations(schema)
-    assert len(operations) == 26
+    assert len(operations) == 27
     for path, method, operation in operations:
         where = f"{method.upper()} {path}"
         assert operation.get("summary"), where

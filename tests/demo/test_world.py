@@ -166,7 +166,7 @@ def _built_by_the_console_through_the_services_and_audited() -> None:
         "organisation.create",
         "position.create",
         "person.create",
-        "person.update_contact",
+        "person.confirm_contact",
         "person.verify_identity",
         "assignment.create",
         "right.grant",

@@ -24,6 +24,7 @@ from cis.people.services import (
     WrongCode,
     contact_change_confirm,
     contact_change_start,
+    contact_confirm_in_person,
     person_close,
     person_create,
     person_reopen,
@@ -219,3 +220,62 @@ def test_nobody_changes_someone_elses_contact_without_a_right() -> None:
         contact_change_start(
             actor=other, person=person, channel="email", new_value="evil@example.com"
         )
+
+
+def _ra_agent_for(person: Person) -> Person:
+    """An RA Agent at the RA where the person registered."""
+    ra = RegistrationAuthorityFactory()
+    person.registered_ra = ra
+    person.save()
+    agent = PersonFactory()
+    RightGrantFactory(person=agent, right="ra_agent", ra=ra)
+    return agent
+
+
+def test_an_ra_agent_records_a_contact_confirmed_in_person() -> None:
+    person = PersonFactory(email="old@example.nhs.uk")
+    agent = _ra_agent_for(person)
+    pending = contact_change_start(
+        actor=person, person=person, channel="email", new_value="code@example.nhs.uk"
+    )
+    contact_confirm_in_person(
+        actor=agent, person=person, channel="email", value="Grace.New@Example.NHS.uk"
+    )
+    person.refresh_from_db()
+    assert person.email == "Grace.New@example.nhs.uk"
+    assert person.email_verified_at is not None
+    assert clock.now() - person.email_verified_at < dt.timedelta(minutes=1)
+    pending.refresh_from_db()
+    assert pending.superseded  # the code already sent can no longer change the address
+    event = AuditEvent.objects.get(action="person.confirm_contact")
+    assert event.actor_ref == agent.user_id
+    assert event.before == {"email": "old@example.nhs.uk"}
+    assert event.after == {
+        "email": "Grace.New@example.nhs.uk",
+        "verified": True,
+        "how": "in person",
+    }
+
+
+def test_a_contact_confirmed_in_person_is_checked_and_never_ones_own() -> None:
+    person = PersonFactory(mobile="+447700900001")
+    agent = _ra_agent_for(person)
+    with pytest.raises(ValidationFailed, match="mobile"):
+        contact_confirm_in_person(actor=agent, person=person, channel="mobile", value="12")
+    with pytest.raises(ValidationFailed, match="in person or by telephone"):
+        contact_confirm_in_person(
+            actor=agent, person=person, channel="mobile", value="07700 900 123", how="guessed"
+        )
+    with pytest.raises(NotPermitted):  # a holder confirms their own contact with a code
+        contact_confirm_in_person(
+            actor=person, person=person, channel="mobile", value="07700 900 123"
+        )
+    with pytest.raises(NotPermitted):  # and a Sponsor cannot record one at all
+        sponsor = PersonFactory()
+        RightGrantFactory(person=sponsor, right="sponsor", ra=person.registered_ra)
+        contact_confirm_in_person(
+            actor=sponsor, person=person, channel="mobile", value="07700 900 123"
+        )
+    person.refresh_from_db()
+    assert person.mobile == "+447700900001"
+    assert not AuditEvent.objects.filter(action="person.confirm_contact").exists()

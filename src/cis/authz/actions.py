@@ -11,6 +11,7 @@ class Action(StrEnum):
     PERSON_CREATE = "person.create"
     PERSON_UPDATE_DETAILS = "person.update_details"
     PERSON_UPDATE_CONTACT = "person.update_contact"
+    PERSON_CONFIRM_CONTACT = "person.confirm_contact"
     PERSON_VERIFY_IDENTITY = "person.verify_identity"
     PERSON_CLOSE = "person.close"
     PERSON_REOPEN = "person.reopen"

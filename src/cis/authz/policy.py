@@ -36,6 +36,8 @@ NEEDS: dict[Action, frozenset[Right]] = {
     Action.PERSON_CREATE: frozenset({Right.RA_AGENT}),
     Action.PERSON_UPDATE_DETAILS: frozenset({Right.RA_AGENT}),
     Action.PERSON_UPDATE_CONTACT: frozenset({Right.RA_AGENT}),
+    # An RA Agent records an email or mobile that they saw confirmed face to face; never one's own.
+    Action.PERSON_CONFIRM_CONTACT: frozenset({Right.RA_AGENT}),
     Action.PERSON_VERIFY_IDENTITY: frozenset({Right.ID_CHECKER}),
     Action.PERSON_CLOSE: frozenset({Right.RA_AGENT}),
     Action.PERSON_REOPEN: frozenset({Right.RA_AGENT}),
@@ -124,6 +126,7 @@ CHANGES_PERSON = frozenset(
     {
         Action.PERSON_UPDATE_DETAILS,
         Action.PERSON_UPDATE_CONTACT,
+        Action.PERSON_CONFIRM_CONTACT,
         Action.PERSON_VERIFY_IDENTITY,
         Action.PERSON_CLOSE,
         Action.ASSIGNMENT_CREATE,

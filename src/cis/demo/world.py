@@ -8,27 +8,19 @@ then change in the demo (an ended position, a revoked right, a closed profile) i
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from django.core import mail
 from django.db import transaction
-from django.test.utils import override_settings
 
 from cis.authz.policy import CONSOLE, Actor
 from cis.core import clock
-from cis.notify.sms import MemorySmsSender
 from cis.organisations.models import Organisation, RegistrationAuthority
 from cis.organisations.services import organisation_create, ra_create
 from cis.people.models import AssuranceLevel, Person, PersonStatus
 from cis.people.services import (
-    contact_change_confirm,
-    contact_change_start,
+    contact_confirm_in_person,
     person_create,
     person_verify_identity,
 )
@@ -50,7 +42,6 @@ DOCUMENT_SETS = (
     ("driving_licence_photo", "council_tax", "birth_certificate"),
     ("passport", "driving_licence_photo", "p60"),
 )
-CODE_RE = re.compile(r"code is (\d+)")
 
 
 @dataclass
@@ -212,38 +203,9 @@ def _ensure_person(
     return person
 
 
-@contextmanager
-def _codes_captured() -> Iterator[None]:
-    """Deliver one-time codes to in-memory outboxes, not to the demo's mail and SMS files."""
-    with override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-        CIS_SMS_BACKEND="cis.notify.sms.MemorySmsSender",
-    ):
-        yield
-
-
-def _take_code(channel: str, to: str) -> str:
-    """Remove the code just sent to `to` from the capture outbox and return it."""
-    if channel == "email":
-        outbox: list[Any] = getattr(mail, "outbox", [])
-        for message in reversed(outbox):
-            if to in message.to and (found := CODE_RE.search(message.body)):
-                outbox.remove(message)
-                return found.group(1)
-    else:
-        for sms in reversed(MemorySmsSender.outbox):
-            if sms["to"] == to and (found := CODE_RE.search(sms["body"])):
-                MemorySmsSender.outbox.remove(sms)
-                return found.group(1)
-    raise RuntimeError(f"No one-time code reached {to}.")
-
-
 def _verify_contact(actor: Actor, person: Person, channel: str, value: str) -> None:
-    """The holder's own journey: a code goes to the new contact and comes back confirmed."""
-    with _codes_captured():
-        pending = contact_change_start(actor=actor, person=person, channel=channel, new_value=value)
-        code = _take_code(channel, pending.new_value)
-    contact_change_confirm(actor=actor, person=person, verification_id=pending.pk, code=code)
+    """As an RA Agent does at the registration appointment: the contact is confirmed in person."""
+    contact_confirm_in_person(actor=actor, person=person, channel=channel, value=value)
 
 
 def _ensure_assignments(

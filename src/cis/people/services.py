@@ -417,5 +417,48 @@ def contact_change_confirm(
     return person
 
 
+CONFIRMED_HOW = ("in person", "by telephone call-back")
+
+
+@transaction.atomic
+def contact_confirm_in_person(
+    *, actor: Actor, person: Person, channel: str, value: str, how: str = "in person"
+) -> Person:
+    """An RA Agent records an email or mobile they saw confirmed, without a one-time code.
+
+    For the registration appointment: the agent watched the person receive a message at the
+    address (or called them back on the number). The event says who confirmed it and how, and
+    nobody can do this for their own record: a holder always confirms with a code.
+    """
+    person = _locked(person)
+    decision = require(actor, Action.PERSON_CONFIRM_CONTACT, person)
+    if how not in CONFIRMED_HOW:
+        raise ValidationFailed(
+            f"Say how the contact was confirmed: {' or '.join(CONFIRMED_HOW)}.", field="how"
+        )
+    normalised = _normalise_contact(channel, value)
+    before = _snapshot(person)
+    now = clock.now()
+    if channel == ContactChannel.EMAIL:
+        person.email, person.email_verified_at = normalised, now
+    else:
+        person.mobile, person.mobile_verified_at = normalised, now
+    person.save()
+    # Any code still out for this channel is now moot.
+    ContactVerification.objects.filter(
+        person=person, channel=channel, used_at__isnull=True, superseded=False
+    ).update(superseded=True)
+    record(
+        actor=actor,
+        rule=decision.rule,
+        action=Action.PERSON_CONFIRM_CONTACT,
+        target_type="person",
+        target_ref=person.user_id,
+        before={channel: before[channel]},
+        after={channel: normalised, "verified": True, "how": how},
+    )
+    return person
+
+
 class WrongCode(ValidationFailed):
     code = "wrong_code"

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from cis.people.models import IdentityCheck, Person
 from cis.people.selectors import identity_checks, person_search
 from cis.people.services import (
+    contact_confirm_in_person,
     person_close,
     person_create,
     person_reopen,
@@ -26,6 +27,7 @@ from . import lookups
 from .conventions import Endpoint, ListEndpoint, actor_of, is_schema_generation, parse
 from .serializers.errors import BAD_INPUT, READ_ERRORS, WRITE_ERRORS, ErrorSerializer
 from .serializers.people import (
+    ContactConfirmedSerializer,
     IdentityCheckCreateSerializer,
     IdentityCheckSerializer,
     PersonCloseSerializer,
@@ -175,6 +177,22 @@ class PersonCloseView(Endpoint):
         person = lookups.person(actor=actor, user_id=user_id)
         data = parse(PersonCloseSerializer, request.data)
         person = person_close(actor=actor, person=person, **data)
+        return Response(PersonDetailSerializer(person).data)
+
+
+class PersonContactConfirmedView(Endpoint):
+    @extend_schema(
+        tags=TAG,
+        summary="Record an email or mobile confirmed in person, without a code (RA Agent)",
+        parameters=[USER_ID],
+        request=ContactConfirmedSerializer,
+        responses={200: PersonDetailSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request: Request, user_id: str) -> Response:
+        actor = actor_of(request)
+        person = lookups.person(actor=actor, user_id=user_id)
+        data = parse(ContactConfirmedSerializer, request.data)
+        person = contact_confirm_in_person(actor=actor, person=person, **data)
         return Response(PersonDetailSerializer(person).data)
 
 

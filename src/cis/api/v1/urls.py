@@ -29,6 +29,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         people.PersonIdentityCheckView.as_view(),
         name="person-identity-checks",
     ),
+    path(
+        "people/<str:user_id>/contact-confirmed/",
+        people.PersonContactConfirmedView.as_view(),
+        name="person-contact-confirmed",
+    ),
     path("people/<str:user_id>/close/", people.PersonCloseView.as_view(), name="person-close"),
     path("people/<str:user_id>/reopen/", people.PersonReopenView.as_view(), name="person-reopen"),
     path(

@@ -158,6 +158,20 @@ class PersonReopenSerializer(serializers.Serializer[Any]):
     )
 
 
+class ContactConfirmedSerializer(serializers.Serializer[Any]):
+    channel = serializers.ChoiceField(
+        choices=ContactChannel.choices, help_text="Which contact detail was confirmed."
+    )
+    value = serializers.CharField(
+        max_length=254, help_text="The email address or UK mobile number confirmed."
+    )
+    how = serializers.ChoiceField(
+        choices=["in person", "by telephone call-back"],
+        default="in person",
+        help_text="How the RA Agent saw it confirmed.",
+    )
+
+
 class ContactVerificationStartSerializer(serializers.Serializer[Any]):
     channel = serializers.ChoiceField(
         choices=ContactChannel.choices, help_text="Which contact detail to change."

@@ -61,6 +61,12 @@ def test_issue_revoke_crl_chain(people: Directory, tmp_path: Path) -> None:
     assert listed.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
     assert "CRL #" in _ca("crl")
     assert _ca("crl", "--out", "-", "--pem").startswith("-----BEGIN X509 CRL-----")
+    root_file = tmp_path / "root.crl"
+    assert "Root CA CRL #" in _ca("crl", "--root", "--force", "--out", str(root_file))
+    root_crl = x509.load_der_x509_crl(root_file.read_bytes())
+    assert root_crl.issuer.rfc4514_string() == (
+        "CN=Care Identity Service Root CA,O=Care Identity Service,C=GB"
+    )
 
     chain_file = tmp_path / "chain.pem"
     _ca("chain", "--out", str(chain_file))
@@ -69,7 +75,9 @@ def test_issue_revoke_crl_chain(people: Directory, tmp_path: Path) -> None:
         "CN=Care Identity Service Issuing CA,O=Care Identity Service,C=GB",
         "CN=Care Identity Service Root CA,O=Care Identity Service,C=GB",
     ]
-    assert "Issuing CA" in _ca("status")
+    status = _ca("status")
+    assert "Issuing CA" in status
+    assert "root CRL #" in status
 
 
 @pytest.mark.parametrize(

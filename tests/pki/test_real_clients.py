@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from django.test import Client
 from pytest_django.live_server_helper import LiveServer
 
 from cis.pki import crl, hierarchy
@@ -77,6 +78,38 @@ def test_openssl_verify_with_crl_check(files: Files, people: Directory) -> None:
     assert ok.stdout.strip().endswith(": OK")
 
     refused = _verify(files, files.cert(bad, "bad"))
+    assert refused.returncode != 0
+    assert "certificate revoked" in refused.stdout + refused.stderr
+
+
+def test_openssl_verify_checks_the_whole_chain_with_the_root_crl(
+    files: Files, people: Directory, client: Client
+) -> None:
+    """-crl_check_all needs a current CRL for the issuing CA certificate too: the root's."""
+    good = certificate_issue(actor=people.agent, person=people.holder, csr_pem=make_csr())
+    bad = certificate_issue(actor=people.agent, person=people.holder, csr_pem=make_csr())
+    certificate_revoke(actor=people.agent, certificate=bad, reason="keyCompromise")
+    served = client.get("/pki/root.crl")
+    assert served.status_code == 200
+    assert served["Content-Type"] == "application/pkix-crl"
+    root_crl = files.base / "root-crl.pem"
+    root_crl.write_bytes(
+        x509.load_der_x509_crl(served.content).public_bytes(serialization.Encoding.PEM)
+    )
+
+    def verify_all(leaf: Path, *crls: Path) -> subprocess.CompletedProcess[str]:
+        return _run(
+            "openssl", "verify", "-CAfile", files.root, "-untrusted", files.issuing,
+            "-crl_check_all", *[a for c in crls for a in ("-CRLfile", c)],
+            "-purpose", "sslclient", leaf,
+        )  # fmt: skip
+
+    without_root_crl = verify_all(files.cert(good, "good"), files.crl())
+    assert without_root_crl.returncode != 0
+    assert "unable to get certificate CRL" in without_root_crl.stdout + without_root_crl.stderr
+    ok = verify_all(files.cert(good, "good"), files.crl(), root_crl)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    refused = verify_all(files.cert(bad, "bad"), files.crl(), root_crl)
     assert refused.returncode != 0
     assert "certificate revoked" in refused.stdout + refused.stderr
 
@@ -190,6 +223,14 @@ def test_pkilint_commands_on_every_kind_of_document(
             tmp_path / "crl.der",
         )  # fmt: skip
         assert run.returncode == 0 and run.stdout.strip() == "", f"{profile}: {run.stdout}"
+    # The root's CRL covers CA certificates: pkilint calls that an ARL.
+    (tmp_path / "root-crl.der").write_bytes(crl.current_crl("root").der)
+    for profile in ("BR", "PKIX"):
+        run = _run(
+            VENV_BIN / "lint_crl", "lint", "-t", "ARL", "-p", profile, "-s", "WARNING",
+            tmp_path / "root-crl.der",
+        )  # fmt: skip
+        assert run.returncode == 0 and run.stdout.strip() == "", f"ARL {profile}: {run.stdout}"
     chain = _run(
         VENV_BIN / "lint_pkix_signer_signee_cert_chain", "lint", "-s", "WARNING",
         tmp_path / "issuing.der", tmp_path / "ec-leaf.der",

@@ -165,13 +165,13 @@ def test_supersede_checks_the_replacement(ca: Hierarchy, people: Directory) -> N
 
 def test_a_failed_revocation_leaves_the_crl_alone(ca: Hierarchy, people: Directory) -> None:
     cert = _issue(people)
-    state = CrlState.objects.get()
+    state = CrlState.objects.get(issuer__role="issuing")
     with pytest.raises(RuntimeError), transaction.atomic():
         certificate_revoke(actor=people.agent, certificate=cert, reason="keyCompromise")
         raise RuntimeError("the caller's transaction fails after the revocation")
     cert.refresh_from_db()
     assert cert.status == CertificateStatus.VALID
-    assert CrlState.objects.get().number == state.number
+    assert CrlState.objects.get(issuer__role="issuing").number == state.number
     assert _crl().get_revoked_certificate_by_serial_number(int(cert.serial_hex, 16)) is None
 
 
@@ -213,6 +213,27 @@ def test_crl_cadence_daily_and_not_more(ca: Hierarchy, people: Directory) -> Non
     assert crl.current_crl().next_update > clock.now()
 
 
+def test_the_root_crl_keeps_the_same_cadence(ca: Hierarchy, people: Directory) -> None:
+    first = crl.current_crl("root")
+    listed = x509.load_der_x509_crl(first.der)
+    assert listed.issuer == ca.root.certificate.subject
+    assert listed.is_signature_valid(ca.root.certificate.public_key())
+    assert len(listed) == 0  # the root has never revoked an issuing CA
+    # A revocation by the issuing CA changes its own CRL, not the root's.
+    certificate_revoke(actor=people.agent, certificate=_issue(people), reason="keyCompromise")
+    assert crl.current_crl("root").number == first.number
+    clock.travel(dt.timedelta(hours=24))
+    due = crl.crl_publish_if_due()  # the daily job publishes both
+    assert due.number > 0
+    again = crl.current_crl("root")
+    assert again.number == first.number + 1
+    assert again.next_update - again.this_update <= dt.timedelta(days=7)
+    # Without the job, /pki/root.crl republishes itself once a day has passed.
+    clock.travel(dt.timedelta(hours=25))
+    assert crl.current_crl("root").number == first.number + 2
+    assert crl.current_crl("root").next_update > clock.now()
+
+
 def test_expired_entries_leave_the_crl(ca: Hierarchy, people: Directory) -> None:
     short = _issue(people, validity_days=10)
     long = _issue(people)
@@ -225,7 +246,7 @@ def test_expired_entries_leave_the_crl(ca: Hierarchy, people: Directory) -> None
     clock.travel(dt.timedelta(days=2))  # short has expired: its entry may go
     after = x509.load_der_x509_crl(crl.crl_publish().der)
     assert {e.serial_number for e in after} == {int(long.serial_hex, 16)}
-    assert CrlState.objects.get().entries == 1
+    assert CrlState.objects.get(issuer__role="issuing").entries == 1
 
 
 def test_expired_status_is_computed(ca: Hierarchy, people: Directory) -> None:

@@ -1,4 +1,12 @@
-"""The issuing CA's CRL (RFC 5280 §5): rebuilt on every revocation and at least daily."""
+"""The CRLs (RFC 5280 §5): the issuing CA's, rebuilt on every revocation and at least daily,
+and the root's, which covers the issuing CA certificate for clients that check the whole chain.
+
+The root certifies only CIS's own issuing CAs, and CIS never revokes one (a new issuing CA
+takes over at `cis ca init` on a new hierarchy, and the old one's certificates run out), so the
+root's CRL lists nothing; it is still signed, numbered and republished on the same cadence, so
+that a client checking every certificate in the chain (`openssl verify -crl_check_all`) finds
+a current one at the URL the issuing CA certificate names.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +21,7 @@ from cis.core import clock
 from cis.core.errors import InvalidState
 
 from . import authority, config
-from .models import AuthorityRole, Certificate, CrlState
+from .models import AuthorityRole, Certificate, CertificateAuthority, CrlState
 from .states import REASON_FLAGS, CertificateStatus
 
 
@@ -61,10 +69,12 @@ def build_crl(
     return crl.public_bytes(serialization.Encoding.DER)
 
 
-def _entries(issuer_id: int, at: dt.datetime) -> list[tuple[str, dt.datetime, str]]:
+def _entries(ca: authority.LoadedAuthority, at: dt.datetime) -> list[tuple[str, dt.datetime, str]]:
     """Every revoked certificate that has not yet expired: entries stay until notAfter passes."""
+    if ca.issuer_id is None:
+        return []  # the root: none of the CA certificates it signs is ever revoked (see above)
     rows = (
-        Certificate.objects.filter(issuer_id=issuer_id, not_after__gte=at)
+        Certificate.objects.filter(issuer_id=ca.id, not_after__gte=at)
         .exclude(status=CertificateStatus.VALID)
         .order_by("revoked_at", "serial_hex")
         .values_list("serial_hex", "revoked_at", "revocation_reason")
@@ -80,7 +90,7 @@ def publish_locked(issuing_ca: authority.LoadedAuthority) -> PublishedCrl:
     state, _ = CrlState.objects.select_for_update().get_or_create(issuer_id=issuing_ca.id)
     this_update = _whole_seconds(clock.now())
     next_update = this_update + config.crl_lifetime()
-    revoked = _entries(issuing_ca.id, this_update)
+    revoked = _entries(issuing_ca, this_update)
     state.number += 1
     der = build_crl(
         issuing_ca,
@@ -103,9 +113,18 @@ def _due(state: CrlState | None, at: dt.datetime) -> bool:
     return at >= state.this_update + config.crl_republish_after()
 
 
-def crl_publish(*, force: bool = True) -> PublishedCrl:
+def _authority(role: str) -> authority.LoadedAuthority:
+    if role == AuthorityRole.ISSUING:
+        return authority.issuing()
+    loaded = authority.current(role)
+    if loaded is None:
+        raise InvalidState(authority.NOT_SET_UP)
+    return loaded
+
+
+def crl_publish(*, force: bool = True, role: str = AuthorityRole.ISSUING) -> PublishedCrl:
     """Publish now (force) or only when the last CRL is a day old (the scheduled job)."""
-    issuing_ca = authority.issuing()
+    issuing_ca = _authority(role)
     with transaction.atomic():
         state = CrlState.objects.select_for_update().filter(issuer_id=issuing_ca.id).first()
         if not force and not _due(state, clock.now()) and state is not None:
@@ -119,6 +138,7 @@ def crl_publish_if_due() -> PublishedCrl:
     It also renews the OCSP responder certificate when due and destroys retired responder keys.
     """
     published = crl_publish(force=False)
+    crl_publish(force=False, role=AuthorityRole.ROOT)
     authority.ocsp_signer(authority.issuing())
     authority.destroy_retired_keys()
     return published
@@ -132,12 +152,15 @@ def _as_published(state: CrlState) -> PublishedCrl:
     )
 
 
-def current_crl() -> PublishedCrl:
-    """What /pki/crl serves: the stored CRL, republished first if the job has fallen behind."""
-    issuing_row = authority.active_row(AuthorityRole.ISSUING)
-    if issuing_row is None:
+def current_crl(role: str = AuthorityRole.ISSUING) -> PublishedCrl:
+    """What /pki/crl (or /pki/root.crl) serves: the stored CRL, republished first if the job
+    has fallen behind."""
+    row: CertificateAuthority | None = authority.active_row(role)
+    if row is None:
         raise InvalidState(authority.NOT_SET_UP)
-    state = CrlState.objects.filter(issuer=issuing_row).first()
+    state = CrlState.objects.filter(issuer=row).first()
     if _due(state, clock.now()) or state is None:
-        return crl_publish_if_due()
+        if role == AuthorityRole.ISSUING:
+            return crl_publish_if_due()
+        return crl_publish(force=False, role=role)
     return _as_published(state)

@@ -114,6 +114,7 @@ def ca_init(
             loaded = authority.load(issuing)
             ocsp_row = authority.rotate_ocsp_signer(loaded)
             published = crl.publish_locked(loaded)
+            crl.publish_locked(authority.load(root))
     except IntegrityError:
         # Another `cis ca init` won the race; theirs is the CA.
         found = _existing()

@@ -93,6 +93,20 @@ def _base(
     )
 
 
+def _crl_distribution_point(path: str) -> x509.CRLDistributionPoints:
+    """Where the CRL that covers a certificate is published, under /pki/."""
+    return x509.CRLDistributionPoints(
+        [
+            x509.DistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(pki_url(path))],
+                relative_name=None,
+                reasons=None,
+                crl_issuer=None,
+            )
+        ]
+    )
+
+
 def _ca_key_usage() -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=False,
@@ -161,6 +175,7 @@ def issuing_certificate(
         .add_extension(issuer.key_identifier, critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(_crl_distribution_point("root.crl"), critical=False)
         .add_extension(
             x509.AuthorityInformationAccess(
                 [
@@ -225,19 +240,7 @@ def smartcard_certificate(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_signing_key_usage(), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(
-            x509.CRLDistributionPoints(
-                [
-                    x509.DistributionPoint(
-                        full_name=[x509.UniformResourceIdentifier(pki_url("crl"))],
-                        relative_name=None,
-                        reasons=None,
-                        crl_issuer=None,
-                    )
-                ]
-            ),
-            critical=False,
-        )
+        .add_extension(_crl_distribution_point("crl"), critical=False)
         .add_extension(
             x509.AuthorityInformationAccess(
                 [

@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("issuing-ca.cer", views.issuing_certificate, name="issuing-ca"),
     path("root-ca.cer", views.root_certificate, name="root-ca"),
     path("crl", views.revocation_list, name="crl"),
+    path("root.crl", views.root_revocation_list, name="root-crl"),
     path("ocsp", views.ocsp_post, name="ocsp"),
     path("ocsp/", views.ocsp_post),
     path("ocsp/<path:encoded>", views.ocsp_get, name="ocsp-get"),

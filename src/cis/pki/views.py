@@ -24,6 +24,7 @@ from .constants import (
     MAX_OCSP_REQUEST_BYTES,
     OCSP_RESPONSE_MEDIA_TYPE,
 )
+from .models import AuthorityRole
 
 
 def _not_set_up(exc: InvalidState) -> HttpResponse:
@@ -67,12 +68,22 @@ def root_certificate(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def revocation_list(request: HttpRequest) -> HttpResponse:
+    return _crl_document(AuthorityRole.ISSUING, "cis.crl")
+
+
+@require_GET
+def root_revocation_list(request: HttpRequest) -> HttpResponse:
+    """The root CA's CRL, for clients that check the issuing CA certificate too."""
+    return _crl_document(AuthorityRole.ROOT, "cis-root.crl")
+
+
+def _crl_document(role: str, filename: str) -> HttpResponse:
     try:
-        current = crl.current_crl()
+        current = crl.current_crl(role)
     except InvalidState as exc:
         return _not_set_up(exc)
     # Short HTTP caching: a revocation republishes the CRL at once, and clients should see it.
-    response = _document(current.der, CRL_MEDIA_TYPE, max_age=60, filename="cis.crl")
+    response = _document(current.der, CRL_MEDIA_TYPE, max_age=60, filename=filename)
     response["Last-Modified"] = http_date(current.this_update.timestamp())
     response["Expires"] = http_date(current.next_update.timestamp())
     return response

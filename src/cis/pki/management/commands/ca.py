@@ -47,6 +47,11 @@ class Command(BaseCommand):
         crl_cmd.add_argument("--out", help="write the DER CRL here")
         crl_cmd.add_argument("--force", action="store_true", help="publish a new CRL now")
         crl_cmd.add_argument("--pem", action="store_true", help="write PEM instead of DER")
+        crl_cmd.add_argument(
+            "--root",
+            action="store_true",
+            help="the root CA's CRL (it covers the issuing CA certificate) instead",
+        )
 
         chain = sub.add_parser("chain", help="write the CA chain (issuing CA, then root) as PEM")
         chain.add_argument("--out", help="default: stdout")
@@ -118,9 +123,13 @@ class Command(BaseCommand):
         )
 
     def _crl(self, options: dict[str, Any]) -> None:
-        published = crl.crl_publish(force=options["force"])
+        role = AuthorityRole.ROOT if options["root"] else AuthorityRole.ISSUING
+        published = crl.crl_publish(force=options["force"], role=role)
+        if role == AuthorityRole.ISSUING:
+            crl.crl_publish(force=False, role=AuthorityRole.ROOT)  # keep the root's current too
         summary = (
-            f"CRL #{published.number}: {published.entries} entries, this update "
+            f"{'Root CA ' if options['root'] else ''}CRL #{published.number}: "
+            f"{published.entries} entries, this update "
             f"{published.this_update:%Y-%m-%d %H:%M:%S}Z, next update "
             f"{published.next_update:%Y-%m-%d %H:%M:%S}Z"
         )
@@ -160,6 +169,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"CRL      #{state.number}, {state.entries} entries, next update "
             f"{state.next_update:%Y-%m-%d %H:%M}Z"
+        )
+        root_state = crl.current_crl(AuthorityRole.ROOT)
+        self.stdout.write(
+            f"root CRL #{root_state.number}, {root_state.entries} entries, next update "
+            f"{root_state.next_update:%Y-%m-%d %H:%M}Z"
         )
         issued = Certificate.objects.count()
         self.stdout.write(f"issued   {issued} certificates")

@@ -216,21 +216,17 @@ def test_pkilint_commands_on_every_kind_of_document(
         (tmp_path / name).write_bytes(der)
         run = _run(VENV_BIN / "lint_pkix_cert", "lint", "-s", "WARNING", tmp_path / name)
         assert run.returncode == 0 and run.stdout.strip() == "", f"{name}: {run.stdout}"
-    (tmp_path / "crl.der").write_bytes(crl.current_crl().der)
-    for profile in ("BR", "PKIX"):
-        run = _run(
-            VENV_BIN / "lint_crl", "lint", "-t", "CRL", "-p", profile, "-s", "WARNING",
-            tmp_path / "crl.der",
-        )  # fmt: skip
-        assert run.returncode == 0 and run.stdout.strip() == "", f"{profile}: {run.stdout}"
-    # The root's CRL covers CA certificates: pkilint calls that an ARL.
-    (tmp_path / "root-crl.der").write_bytes(crl.current_crl("root").der)
-    for profile in ("BR", "PKIX"):
-        run = _run(
-            VENV_BIN / "lint_crl", "lint", "-t", "ARL", "-p", profile, "-s", "WARNING",
-            tmp_path / "root-crl.der",
-        )  # fmt: skip
-        assert run.returncode == 0 and run.stdout.strip() == "", f"ARL {profile}: {run.stdout}"
+    # The root's CRL covers CA certificates only: pkilint calls that an ARL.
+    for kind, role in (("CRL", "issuing"), ("ARL", "root")):
+        (tmp_path / f"{role}.crl").write_bytes(crl.current_crl(role).der)
+        for profile in ("BR", "PKIX"):
+            run = _run(
+                VENV_BIN / "lint_crl", "lint", "-t", kind, "-p", profile, "-s", "WARNING",
+                tmp_path / f"{role}.crl",
+            )  # fmt: skip
+            assert run.returncode == 0 and run.stdout.strip() == "", (
+                f"{kind} {profile}: {run.stdout}"
+            )
     chain = _run(
         VENV_BIN / "lint_pkix_signer_signee_cert_chain", "lint", "-s", "WARNING",
         tmp_path / "issuing.der", tmp_path / "ec-leaf.der",

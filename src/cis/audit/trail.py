@@ -12,7 +12,7 @@ from django.db import transaction
 
 from cis.core import clock, context, sql
 
-from .chain import GENESIS, event_hash
+from .chain import GENESIS, HASHED_FIELDS, event_hash
 from .models import AuditEvent, AuditHead
 
 
@@ -36,25 +36,7 @@ def _normalise(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-_EVENT_FIELDS = (
-    "seq",
-    "at",
-    "actor_ref",
-    "actor_name",
-    "rule",
-    "action",
-    "target_type",
-    "target_ref",
-    "organisation_ref",
-    "before",
-    "after",
-    "request_ref",
-    "client_address",
-    "channel",
-    "correlation_id",
-    "prev_hash",
-    "hash",
-)
+_EVENT_FIELDS = (*HASHED_FIELDS, "prev_hash", "hash")  # the columns an event is stored in
 
 
 @cache

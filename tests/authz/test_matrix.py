@@ -18,22 +18,10 @@ from cis.people.models import Person
 from cis.rbac.models import Position, PositionAssignment
 from cis.rights.models import Right, RightGrant
 
+from .expect import ADMINS, RA_AGENTS, in_reach
 from .world import ACTORS, TARGETS, World, build_world, new_position
 
 pytestmark = pytest.mark.django_db
-
-ADMINS = {
-    "lsa",
-    "lsa_children",
-    "sponsor",
-    "sponsor_children",
-    "id_checker",
-    "ra_agent",
-    "ra_agent_advanced",
-    "ra_manager",
-    "service_desk",
-}
-RA_AGENTS = {"ra_agent", "ra_agent_advanced", "ra_manager"}
 
 # DESIGN §2: who may take each action on someone (or something) in their scope.
 WHO: dict[Action, set[str]] = {
@@ -92,20 +80,6 @@ ABOUT_AN_ORG = {
     Action.POSITION_UPDATE,
 }
 ABOUT_AN_RA = {Action.PERSON_CREATE, Action.ORGANISATION_CREATE}
-
-
-def in_reach(actor: str, target: str, *, by_person: bool) -> bool:
-    """Whether the target sits inside the actor's scope (DESIGN §2, 'Scope')."""
-    if actor == "service_desk":
-        return True
-    if actor in ("no_right", "ended_lsa"):
-        return False
-    if by_person and target == "ended_assignment":
-        return False
-    home = {"out_of_scope": "elsewhere", "child_org": "branch"}.get(target, "head_office")
-    if actor in ("lsa", "sponsor"):
-        return home == "head_office"
-    return home in ("head_office", "branch")
 
 
 def expected(

@@ -17,40 +17,18 @@ from cis.authz.scoping import visible
 from cis.pki.hierarchy import ca_init
 from cis.pki.models import Certificate
 from cis.pki.services import certificate_issue
+from tests.authz.expect import ADMINS, RA_AGENTS, in_reach
 from tests.authz.world import ACTORS, TARGETS, World, build_world
 
 from .conftest import make_csr
 
 pytestmark = pytest.mark.django_db
 
-ADMINS = {
-    "lsa",
-    "lsa_children",
-    "sponsor",
-    "sponsor_children",
-    "id_checker",
-    "ra_agent",
-    "ra_agent_advanced",
-    "ra_manager",
-    "service_desk",
-}
-RA_AGENTS = {"ra_agent", "ra_agent_advanced", "ra_manager"}
 WHO = {
     Action.CERTIFICATE_VIEW: ADMINS,
     Action.CERTIFICATE_ISSUE: RA_AGENTS,
     Action.CERTIFICATE_REVOKE: RA_AGENTS,
 }
-
-
-def in_reach(actor: str, target: str) -> bool:
-    if actor == "service_desk":
-        return True
-    if actor in ("no_right", "ended_lsa") or target == "ended_assignment":
-        return False
-    home = {"out_of_scope": "elsewhere", "child_org": "branch"}.get(target, "head_office")
-    if actor in ("lsa", "sponsor"):
-        return home == "head_office"
-    return home in ("head_office", "branch")
 
 
 def expected(action: Action, actor: str, target: str) -> bool:

@@ -18,22 +18,12 @@ from cis.core import clock
 from cis.core.errors import NotPermitted
 from cis.smartcards import selectors, services
 from cis.smartcards.models import Smartcard
+from tests.authz.expect import LSA_AND_UP, RA_AGENTS, in_reach
 from tests.authz.world import ACTORS, TARGETS, World, build_world
 
 from .conftest import CardInHand
 
 pytestmark = pytest.mark.django_db
-
-LSA_AND_UP = {
-    "lsa",
-    "lsa_children",
-    "sponsor",
-    "sponsor_children",
-    "ra_agent",
-    "ra_agent_advanced",
-    "ra_manager",
-}
-RA_AGENTS = {"ra_agent", "ra_agent_advanced", "ra_manager"}
 
 # DESIGN §2 and §5: who may take each card action on a holder in their scope ...
 CARD_WHO: dict[Action, set[str]] = {
@@ -58,17 +48,6 @@ CARD_SELF_SERVICE = {
     Action.CARD_RENEW,
     Action.CARD_REPORT_LOSS,
 }
-
-
-def in_reach(actor: str, target: str) -> bool:
-    if actor == "service_desk":
-        return True
-    if actor in ("no_right", "ended_lsa") or target == "ended_assignment":
-        return False
-    home = {"out_of_scope": "elsewhere", "child_org": "branch"}.get(target, "head_office")
-    if actor in ("lsa", "sponsor"):
-        return home == "head_office"
-    return home in ("head_office", "branch")
 
 
 def expected(action: Action, actor: str, target: str) -> bool:

@@ -20,23 +20,12 @@ from cis.organisations.models import Organisation
 from cis.people.models import Person
 from cis.workflow.models import Request
 from cis.workflow.states import RequestType
+from tests.authz.expect import ADMINS, RA_AGENTS
 from tests.authz.world import ACTORS, TARGETS, World, build_world
 
 pytestmark = pytest.mark.django_db
 
 REQUEST_ACTIONS = [a for a in Action if a.value.startswith("request.")]
-ADMINS = {
-    "lsa",
-    "lsa_children",
-    "sponsor",
-    "sponsor_children",
-    "id_checker",
-    "ra_agent",
-    "ra_agent_advanced",
-    "ra_manager",
-    "service_desk",
-}
-RA_AGENTS = {"ra_agent", "ra_agent_advanced", "ra_manager"}
 SPONSORS = {"sponsor", "sponsor_children", *RA_AGENTS}
 LSAS = {"lsa", "lsa_children", *SPONSORS}
 

@@ -12,10 +12,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from pytest_django import DjangoDbBlocker
 
-from cis.audit.chain import GENESIS
-from cis.audit.models import AuditHead
 from tests.workflow.desk import Desk, build_desk
 
 
@@ -64,17 +61,3 @@ def smtp(settings: Any) -> Iterator[Mailbox]:
 @pytest.fixture
 def desk(db: None) -> Desk:
     return build_desk()
-
-
-def _put_back_the_head() -> None:
-    AuditHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS})
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _audit_head_left_for_others(
-    django_db_setup: None, django_db_blocker: DjangoDbBlocker
-) -> Iterator[None]:
-    """A transactional test here flushes every table, the audit head row included: put it back."""
-    yield
-    with django_db_blocker.unblock():
-        _put_back_the_head()

@@ -122,7 +122,9 @@ def test_the_crl_is_republished_daily_and_only_when_due() -> None:
     call_command("ca", "init", stdout=io.StringIO())
     first = CrlState.objects.get(issuer__role="issuing").number
     assert "publish-crl: CRL #" in run("--only", "publish-crl")
-    assert CrlState.objects.get(issuer__role="issuing").number == first  # not a day old yet: nothing new
+    assert (
+        CrlState.objects.get(issuer__role="issuing").number == first
+    )  # not a day old yet: nothing new
     clock.travel(dt.timedelta(days=1, minutes=1))
     run("--only", "publish-crl")
     assert CrlState.objects.get(issuer__role="issuing").number == first + 1

@@ -112,6 +112,20 @@ def test_person_verify_makes_the_profile_active(cis: Cis, directory: Directory) 
     assert _last_event().actor_ref == CONSOLE.audit_ref
 
 
+def test_person_confirm_contact(cis: Cis, directory: Directory) -> None:
+    user_id = directory.verified.user_id
+    out = cis("person", "confirm-contact", user_id, "--mobile", "07700 900 777")
+    assert "mobile +447700900777 as verified (in person)" in out
+    person = Person.objects.get(user_id=user_id)
+    assert person.mobile == "+447700900777"
+    assert person.mobile_verified_at is not None
+    assert _last_event().action == "person.confirm_contact"
+    with pytest.raises(CommandError, match="mobile"):
+        cis("person", "confirm-contact", user_id, "--mobile", "12")
+    with pytest.raises(CommandError):  # one of --email or --mobile
+        cis("person", "confirm-contact", user_id)
+
+
 def test_person_close_and_reopen(cis: Cis, directory: Directory) -> None:
     user_id = directory.verified.user_id
     assert "Closed the profile" in cis("person", "close", user_id, "--reason", "Left the NHS")

@@ -274,3 +274,44 @@ def test_nobody_closes_their_own_profile(world: World, sign_in: Callable[[Person
     assert client.post(url, {"reason": "testing"}).status_code == 403
     world.ra_agent.refresh_from_db()
     assert world.ra_agent.status == PersonStatus.ACTIVE
+
+
+def test_an_ra_agent_records_a_mobile_confirmed_in_person(
+    world: World, sign_in: Callable[[Person], Client]
+) -> None:
+    client = sign_in(world.ra_agent)
+    page = client.get(f"/people/{world.colleague.user_id}/").content.decode()
+    assert "Record an email or mobile confirmed in person" in page
+    url = f"/people/{world.colleague.user_id}/contact-confirmed/"
+    before = counts()
+    _refused(client.post(url, {"channel": "mobile", "value": "12", "how": "in person"}), "mobile")
+    _refused(client.post(url, {"value": "07700 900 321", "how": "in person"}), "Choose email")
+    assert counts() == before
+
+    response = client.post(
+        url,
+        {"channel": "mobile", "value": "07700 900 321", "how": "by telephone call-back"},
+        follow=True,
+    )
+    assert "contact details are recorded as verified" in response.content.decode()
+    world.colleague.refresh_from_db()
+    assert world.colleague.mobile == "+447700900321"
+    assert world.colleague.mobile_verified_at is not None
+    assert counts()["audit_events"] == before["audit_events"] + 1
+
+
+def test_contacts_confirmed_in_person_are_for_ra_agents_and_never_ones_own(
+    world: World, sign_in: Callable[[Person], Client]
+) -> None:
+    body = {"channel": "email", "value": "someone@example.nhs.uk", "how": "in person"}
+    before = counts()
+    own = sign_in(world.ra_agent)
+    assert own.post(f"/people/{world.ra_agent.user_id}/contact-confirmed/", body).status_code == 403
+    lsa = sign_in(world.lsa)
+    page = lsa.get(f"/people/{world.colleague.user_id}/")
+    assert page.status_code == 200  # the LSA sees the colleague, but may not do this
+    assert "confirmed in person" not in page.content.decode()
+    assert (
+        lsa.post(f"/people/{world.colleague.user_id}/contact-confirmed/", body).status_code == 403
+    )
+    assert counts() == before

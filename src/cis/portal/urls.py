@@ -42,6 +42,11 @@ people_routes: list[URLPattern | URLResolver] = [
     path("people/new/", people.PersonCreateView.as_view(), name="person-create"),
     path("people/<str:user_id>/", people.PersonDetailView.as_view(), name="person-detail"),
     path("people/<str:user_id>/verify/", people.PersonVerifyView.as_view(), name="person-verify"),
+    path(
+        "people/<str:user_id>/contact-confirmed/",
+        people.PersonContactConfirmedView.as_view(),
+        name="person-contact-confirmed",
+    ),
     path("people/<str:user_id>/close/", people.PersonCloseView.as_view(), name="person-close"),
     path("people/<str:user_id>/reopen/", people.PersonReopenView.as_view(), name="person-reopen"),
     path(

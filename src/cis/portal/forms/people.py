@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.db.models import QuerySet
@@ -11,8 +11,8 @@ from django.http import QueryDict
 from cis.core.errors import ValidationFailed
 from cis.core.validators import normalise_user_id
 from cis.organisations.models import RegistrationAuthority
-from cis.people.models import PersonKind
-from cis.people.services import DOCUMENT_TYPES
+from cis.people.models import ContactChannel, PersonKind
+from cis.people.services import CONFIRMED_HOW, DOCUMENT_TYPES
 
 from .base import PortalForm
 from .fields import DatePartsField
@@ -152,6 +152,29 @@ class PersonCloseForm(PortalForm):
         widget=forms.Textarea,
         help_text="For example, left the NHS. This is kept in the audit trail.",
     )
+
+
+class ContactConfirmedForm(PortalForm):
+    channel = forms.ChoiceField(
+        label="Which contact detail did you see confirmed?",
+        choices=ContactChannel.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose email or mobile."},
+    )
+    value = forms.CharField(
+        label="Email address or UK mobile number",
+        max_length=254,
+        error_messages={"required": "Enter the email address or mobile number."},
+    )
+    how = forms.ChoiceField(
+        label="How was it confirmed?",
+        choices=[(how, how.capitalize()) for how in CONFIRMED_HOW],
+        initial=CONFIRMED_HOW[0],
+        widget=forms.RadioSelect,
+        help_text="In person: you watched them receive a message there. Call-back: you rang the "
+        "number yourself and spoke to them.",
+    )
+    domain_fields: ClassVar[dict[str, str]] = {"email": "value", "mobile": "value"}
 
 
 class ConfirmForm(PortalForm):

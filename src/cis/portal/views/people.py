@@ -16,6 +16,7 @@ from cis.people.models import IdentityCheck, Person, PersonStatus
 from cis.people.selectors import identity_checks, person_get
 from cis.people.services import (
     DOCUMENT_TYPES,
+    contact_confirm_in_person,
     person_close,
     person_create,
     person_reopen,
@@ -23,6 +24,7 @@ from cis.people.services import (
 )
 from cis.portal.forms.people import (
     ConfirmForm,
+    ContactConfirmedForm,
     PersonCloseForm,
     PersonCreateForm,
     VerifyIdentityForm,
@@ -64,6 +66,7 @@ class PersonDetailView(PortalPage):
             ),
             may_verify=can(actor, Action.PERSON_VERIFY_IDENTITY, person),
             may_close=can(actor, Action.PERSON_CLOSE, person),
+            may_confirm_contact=can(actor, Action.PERSON_CONFIRM_CONTACT, person),
             may_reopen=person.status == PersonStatus.CLOSED
             and can(actor, Action.PERSON_REOPEN, person),
             may_assign=can(actor, Action.ASSIGNMENT_CREATE, person)
@@ -163,6 +166,26 @@ class PersonVerifyView(PersonFormView[VerifyIdentityForm]):
 
     def success_message(self, result: IdentityCheck) -> str:
         return f"The identity check for {self.person.full_name} has been recorded."
+
+
+class PersonContactConfirmedView(PersonFormView[ContactConfirmedForm]):
+    action = Action.PERSON_CONFIRM_CONTACT
+    template_name = "portal/people/contact_confirmed.html"
+    form_class = ContactConfirmedForm
+    heading = "Record a contact detail confirmed in person"
+    submit_label = "Record it as verified"
+
+    def perform(self, form: ContactConfirmedForm) -> Person:
+        return contact_confirm_in_person(
+            actor=self.actor,
+            person=self.person,
+            channel=form.cleaned_data["channel"],
+            value=form.cleaned_data["value"],
+            how=form.cleaned_data["how"],
+        )
+
+    def success_message(self, result: Person) -> str:
+        return f"{result.full_name}'s contact details are recorded as verified."
 
 
 class PersonCloseView(PersonFormView[PersonCloseForm]):

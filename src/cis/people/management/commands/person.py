@@ -1,4 +1,5 @@
-"""`cis person`: create, show, find, verify, close and reopen people from the server console."""
+"""`cis person`: create, show, find, verify, confirm contacts, close and reopen people from the
+server console."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from cis.people.management.console import (
 from cis.people.models import Person, PersonKind
 from cis.people.selectors import person_search
 from cis.people.services import (
+    CONFIRMED_HOW,
     DOCUMENT_TYPES,
+    contact_confirm_in_person,
     person_close,
     person_create,
     person_reopen,
@@ -41,6 +44,7 @@ class Command(DirectoryCommand):
         "show": "Show a person, their positions and their rights.",
         "find": "Find people by name, user id or email.",
         "verify": "Record a face-to-face identity check of three documents.",
+        "confirm-contact": "Record an email or mobile confirmed in person (no code is sent).",
         "close": "Close a person's profile.",
         "reopen": "Reopen a closed profile.",
     }
@@ -140,6 +144,26 @@ class Command(DirectoryCommand):
             f"{', '.join(check.document_types)}; the profile is {person.get_status_display()}."
         )
         return text, {**person_data(person), "documents": check.document_types}
+
+    def arguments_confirm_contact(self, parser: CommandParser) -> None:
+        parser.add_argument("user_id")
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--email", help="the email address confirmed")
+        which.add_argument("--mobile", help="the UK mobile number confirmed")
+        parser.add_argument("--how", choices=CONFIRMED_HOW, default=CONFIRMED_HOW[0])
+
+    def do_confirm_contact(self, actor: Actor, options: dict[str, Any]) -> Result:
+        channel = "email" if options["email"] else "mobile"
+        person = contact_confirm_in_person(
+            actor=actor,
+            person=self.person(actor, options["user_id"]),
+            channel=channel,
+            value=options[channel],
+            how=options["how"],
+        )
+        value = person.email if channel == "email" else person.mobile
+        text = f"Recorded {person}'s {channel} {value} as verified ({options['how']})."
+        return text, person_data(person)
 
     def arguments_close(self, parser: CommandParser) -> None:
         parser.add_argument("user_id")

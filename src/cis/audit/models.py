@@ -1,4 +1,9 @@
-"""Append-only audit events, each hash-chained to the one before it."""
+"""Append-only audit events, each hash-chained to the one before it in its chain.
+
+There may be several chains (CIS_AUDIT_CHAINS): each has a head row that a writer locks, and
+each event is numbered (`seq`) and linked within its own chain, so writers on PostgreSQL take
+whichever chain is free instead of all waiting for one. `id` orders events across chains.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from django.db import models
 
 
 class AuditEvent(models.Model):
-    seq = models.BigIntegerField(unique=True)
+    chain = models.PositiveSmallIntegerField(default=1)
+    seq = models.BigIntegerField()
     at = models.DateTimeField()
     actor_ref = models.CharField(max_length=64)
     actor_name = models.CharField(max_length=200, blank=True)
@@ -25,16 +31,19 @@ class AuditEvent(models.Model):
     hash = models.CharField(max_length=64)
 
     class Meta:
-        ordering = ["seq"]
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="audit_unique_chain_seq")
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.target_type}:{self.target_ref}"
 
 
 class AuditHead(models.Model):
-    """A single row that every writer locks, so events are chained strictly one after another."""
+    """A chain's head: a writer locks it, so the chain's events follow strictly one another."""
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)  # the chain's number
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
 

@@ -24,4 +24,4 @@ def events_about(
             return rows.none()
     else:
         rows = visible(actor, Action.AUDIT_VIEW, rows)
-    return rows.order_by("-seq")
+    return rows.order_by("-id")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.db import transaction
 
 from cis.core import clock, context, sql
@@ -36,19 +38,63 @@ def _normalise(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-_EVENT_FIELDS = (*HASHED_FIELDS, "prev_hash", "hash")  # the columns an event is stored in
+# The columns an event is stored in: the hashed fields, its chain and its links.
+_EVENT_FIELDS = ("chain", *HASHED_FIELDS, "prev_hash", "hash")
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """Plain SQL, as cis.core.sql explains, for the three statements every change makes."""
+
+    take_free: str  # lock the first head no other transaction holds (PostgreSQL)
+    take: str  # lock (or on SQLite, just read) one head, waiting for it if need be
+    append: str
+    move: str
+    parallel: bool
 
 
 @cache
-def _statements() -> tuple[str, str, str]:
-    """Lock and read the head, append the event, move the head: plain SQL, as core.sql says."""
+def _statements() -> _Statements:
     head = sql.table(AuditHead)
-    lock = " FOR UPDATE" if sql.connection().features.has_select_for_update else ""
-    return (
-        f'SELECT "seq", "hash" FROM {head} WHERE "id" = 1{lock}',  # noqa: S608
-        sql.insert_sql(AuditEvent, _EVENT_FIELDS),
-        f'UPDATE {head} SET "seq" = %s, "hash" = %s WHERE "id" = 1',  # noqa: S608
+    features = sql.connection().features
+    lock = " FOR UPDATE" if features.has_select_for_update else ""
+    return _Statements(
+        take_free=(
+            f'SELECT "id", "seq", "hash" FROM {head} WHERE "id" <= %s'  # noqa: S608
+            ' ORDER BY "id" LIMIT 1 FOR UPDATE SKIP LOCKED'
+        ),
+        take=f'SELECT "id", "seq", "hash" FROM {head} WHERE "id" = %s{lock}',  # noqa: S608
+        append=sql.insert_sql(AuditEvent, _EVENT_FIELDS),
+        move=f'UPDATE {head} SET "seq" = %s, "hash" = %s WHERE "id" = %s',  # noqa: S608
+        parallel=bool(features.has_select_for_update_skip_locked),
     )
+
+
+def _chains() -> int:
+    return max(1, int(settings.CIS_AUDIT_CHAINS))
+
+
+def _take_head() -> tuple[int, int, str]:
+    """Lock a chain's head for this transaction: (chain, last seq, last hash).
+
+    On PostgreSQL, the first chain nobody else holds, so that concurrent changes do not wait for
+    one another's commit; only when every chain is busy does a writer queue, on one at random.
+    SQLite lets one transaction write at a time (BEGIN IMMEDIATE), so there one chain serves.
+    """
+    statements = _statements()
+    chains = _chains() if statements.parallel else 1
+    if chains > 1:
+        row = sql.one(statements.take_free, [chains])
+        if row is not None:
+            return int(row[0]), int(row[1]), str(row[2])
+    # First use of a chain, a database emptied by hand (or by a test), or every chain busy.
+    AuditHead.objects.bulk_create(
+        [AuditHead(id=chain) for chain in range(1, chains + 1)], ignore_conflicts=True
+    )
+    chain = random.randint(1, chains)  # noqa: S311 - spreading load, not a secret
+    row = sql.one(statements.take, [chain])
+    assert row is not None  # noqa: S101 - just made sure it exists
+    return int(row[0]), int(row[1]), str(row[2])
 
 
 def record(
@@ -63,23 +109,16 @@ def record(
     after: dict[str, Any] | None = None,
     request_ref: str = "",
 ) -> int:
-    """Append one event and return its number in the chain.
+    """Append one event and return its number in its chain.
 
-    Must run inside the transaction that makes the change it describes. Writers take the head
-    row's lock (on SQLite, the write lock that BEGIN IMMEDIATE holds), so events are chained
-    strictly one after another.
+    Must run inside the transaction that makes the change it describes. The writer holds its
+    chain's head row (on SQLite, the write lock that BEGIN IMMEDIATE takes) until that
+    transaction ends, so each chain's events follow strictly one after another.
     """
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
         raise RuntimeError("audit.record must be called inside the change's transaction")
-    read_head, insert_event, move_head = _statements()
-    head = sql.one(read_head)
-    if head is None:
-        # Migration 0002 creates the head; a database emptied by hand (or by a test) gets it back.
-        AuditHead.objects.get_or_create(id=1)
-        head = sql.one(read_head)
-        assert head is not None  # noqa: S101 - just created
-    prev_seq, prev_hash = int(head[0]), str(head[1])
+    chain, prev_seq, prev_hash = _take_head()
     ctx = context.current()
     actor_ref, actor_name = _actor_fields(actor)
     at = clock.now()
@@ -103,14 +142,16 @@ def record(
     digest = event_hash(prev_hash, fields)
     stored = {
         **fields,
+        "chain": chain,
         "at": sql.when(at),
         "before": sql.prep(AuditEvent, "before", fields["before"]),
         "after": sql.prep(AuditEvent, "after", fields["after"]),
         "prev_hash": prev_hash,
         "hash": digest,
     }
-    sql.execute(insert_event, [stored[name] for name in _EVENT_FIELDS])
-    sql.execute(move_head, [fields["seq"], digest])
+    statements = _statements()
+    sql.execute(statements.append, [stored[name] for name in _EVENT_FIELDS])
+    sql.execute(statements.move, [fields["seq"], digest, chain])
     return int(fields["seq"])
 
 
@@ -135,6 +176,12 @@ class ChainBreak:
     seq: int
     event_id: int | None
     reason: str
+    chain: int = 1
+
+    @property
+    def where(self) -> str:
+        """'event #3', or 'event #3 of chain 2' where there are several chains."""
+        return f"event #{self.seq}" + (f" of chain {self.chain}" if self.chain != 1 else "")
 
 
 def _stored_fields(event: AuditEvent) -> dict[str, Any]:
@@ -157,37 +204,56 @@ def _stored_fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def _events() -> Iterator[AuditEvent]:
-    return AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
+def _events(chain: int) -> Iterator[AuditEvent]:
+    return AuditEvent.objects.filter(chain=chain).order_by("id").iterator(chunk_size=2000)
 
 
-def verify() -> tuple[int, ChainBreak | None]:
-    """Walk the chain in insertion order; return how many events checked and the first break."""
+def _verify_chain(chain: int, head: AuditHead | None) -> tuple[int, ChainBreak | None]:
     prev = GENESIS
     expected_seq = 1
     count = 0
-    for event in _events():
+    for event in _events(chain):
         if event.seq != expected_seq:
             reason = (
                 f"expected event #{expected_seq} but found #{event.seq}: "
                 "an event was deleted or the events were reordered"
             )
-            return count, ChainBreak(expected_seq, event.id, reason)
+            return count, ChainBreak(expected_seq, event.id, reason, chain)
         if event.prev_hash != prev:
             return count, ChainBreak(
-                event.seq, event.id, "its link to the previous event does not match"
+                event.seq, event.id, "its link to the previous event does not match", chain
             )
         if event_hash(prev, _stored_fields(event)) != event.hash:
-            return count, ChainBreak(event.seq, event.id, "its contents were edited")
+            return count, ChainBreak(event.seq, event.id, "its contents were edited", chain)
         prev = event.hash
         expected_seq += 1
         count += 1
-    head = AuditHead.objects.filter(id=1).first()
     if head is not None and (head.seq != count or head.hash != prev):
         return count, ChainBreak(
             count + 1,
             None,
             f"the chain ends at #{count} but #{head.seq} was written: "
             "the latest events were deleted",
+            chain,
         )
+    return count, None
+
+
+def verify() -> tuple[int, ChainBreak | None]:
+    """Walk each chain in insertion order; return how many events checked and the first break.
+
+    Each chain is checked from its first event to its head: numbers without a gap, each event
+    linked to the one before, each event's hash over its own contents, and the head naming the
+    last event written, so that cutting off the latest events shows too.
+    """
+    heads = {head.id: head for head in AuditHead.objects.all()}
+    chains = sorted(
+        set(heads) | set(AuditEvent.objects.order_by().values_list("chain", flat=True).distinct())
+    )
+    count = 0
+    for chain in chains:
+        checked, broken = _verify_chain(chain, heads.get(chain))
+        count += checked
+        if broken is not None:
+            return count, broken
     return count, None

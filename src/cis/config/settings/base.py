@@ -159,6 +159,10 @@ CIS_OTP_LIFETIME_SECONDS = 15 * 60
 CIS_OTP_MAX_ATTEMPTS = 5
 CIS_OTP_MAX_PER_HOUR = 5
 
+# Audit events are hash-chained in this many parallel chains on PostgreSQL, so that concurrent
+# changes do not queue one behind another's commit; SQLite, one writer at a time, uses one.
+CIS_AUDIT_CHAINS = int(os.environ.get("CIS_AUDIT_CHAINS", "8"))
+
 # The persona sign-in exists only for the demo; production settings can never turn it on.
 CIS_DEMO_LOGIN = False
 

@@ -28,6 +28,7 @@ class Command(BaseCommand):
             result: dict[str, Any] = {"intact": broken is None, "events": count}
             if broken is not None:
                 result["broken"] = {
+                    "chain": broken.chain,
                     "seq": broken.seq,
                     "event_id": broken.event_id,
                     "reason": broken.reason,
@@ -35,7 +36,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result, indent=2))
         if broken is not None:
             raise CommandError(
-                f"Audit chain broken at event #{broken.seq}: {broken.reason} "
+                f"Audit chain broken at {broken.where}: {broken.reason} "
                 f"({count} event{'s' if count != 1 else ''} before it intact)."
             )
         if not options["json"]:

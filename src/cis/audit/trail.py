@@ -74,6 +74,12 @@ def _chains() -> int:
     return max(1, int(settings.CIS_AUDIT_CHAINS))
 
 
+def _make_heads(chains: int) -> None:
+    AuditHead.objects.bulk_create(
+        [AuditHead(id=chain) for chain in range(1, chains + 1)], ignore_conflicts=True
+    )
+
+
 def _take_head() -> tuple[int, int, str]:
     """Lock a chain's head for this transaction: (chain, last seq, last hash).
 
@@ -83,17 +89,18 @@ def _take_head() -> tuple[int, int, str]:
     """
     statements = _statements()
     chains = _chains() if statements.parallel else 1
+    chain = 1
     if chains > 1:
         row = sql.one(statements.take_free, [chains])
         if row is not None:
             return int(row[0]), int(row[1]), str(row[2])
-    # First use of a chain, a database emptied by hand (or by a test), or every chain busy.
-    AuditHead.objects.bulk_create(
-        [AuditHead(id=chain) for chain in range(1, chains + 1)], ignore_conflicts=True
-    )
-    chain = random.randint(1, chains)  # noqa: S311 - spreading load, not a secret
+        _make_heads(chains)  # the first time past chain 1 (or every chain is busy)
+        chain = random.randint(1, chains)  # noqa: S311 - spreading load, not a secret
     row = sql.one(statements.take, [chain])
-    assert row is not None  # noqa: S101 - just made sure it exists
+    if row is None:  # a database emptied by hand (or by a test): the head comes back
+        _make_heads(chains)
+        row = sql.one(statements.take, [chain])
+        assert row is not None  # noqa: S101 - just made
     return int(row[0]), int(row[1]), str(row[2])
 
 

@@ -280,6 +280,9 @@ def test_the_same_card_at_two_workstations_is_flagged(
     event = AuditEvent.objects.get(action="session.flag_shared_card")
     assert event.target_ref == asha.person.user_id
     assert event.after["card_serial"] == card.serial()
+    both = {str(ref) for ref in SignInSession.objects.values_list("ref", flat=True)}
+    assert set(event.after["sessions"]) == both  # as the ORM spells a UUID
+    assert event.after["workstations"] == ["WS-1 127.0.0.1", "WS-2 127.0.0.1"]
 
 
 def test_signing_in_again_at_the_same_workstation_is_not_flagged(

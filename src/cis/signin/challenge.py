@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 import uuid
 
 from django.conf import settings
 from django.db import connection
 
-from cis.core import clock
+from cis.core import clock, sql
 from cis.core.errors import InvalidState, ValidationFailed
 from cis.people.models import Person
 
+from . import rows
 from .constants import EXPIRED_ATTEMPT, NONCE_BYTES
 from .models import ChallengePurpose, LoginChallenge
 
@@ -21,7 +23,7 @@ def challenge_issue(
     *, purpose: str, client_address: str = "", person: Person | None = None
 ) -> LoginChallenge:
     at = clock.now()
-    return LoginChallenge.objects.create(
+    challenge = LoginChallenge(
         purpose=purpose,
         nonce=secrets.token_hex(NONCE_BYTES),
         created_at=at,
@@ -29,6 +31,8 @@ def challenge_issue(
         client_address=client_address,
         person=person,
     )
+    rows.insert(challenge)  # every login attempt starts here: one plain INSERT (see rows)
+    return challenge
 
 
 def challenge_consume(*, challenge_id: str, purpose: str) -> LoginChallenge:
@@ -38,10 +42,7 @@ def challenge_consume(*, challenge_id: str, purpose: str) -> LoginChallenge:
     PostgreSQL), so two concurrent answers to the same challenge cannot both succeed, and a
     sign-in pays one statement for it rather than an UPDATE and a SELECT.
     """
-    try:
-        ident = uuid.UUID(str(challenge_id))
-    except ValueError:
-        raise ValidationFailed(EXPIRED_ATTEMPT, field="challenge_id") from None
+    ident = _ident(challenge_id)
     at = clock.now()
     claimed = _claim(ident, purpose, at)
     if claimed is None:
@@ -55,25 +56,33 @@ def challenge_consume(*, challenge_id: str, purpose: str) -> LoginChallenge:
     )
 
 
+def _ident(challenge_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(challenge_id))
+    except ValueError:
+        raise ValidationFailed(EXPIRED_ATTEMPT, field="challenge_id") from None
+
+
 def _claim(ident: uuid.UUID, purpose: str, at: dt.datetime) -> tuple[str, str, int | None] | None:
     meta = LoginChallenge._meta
-    c = {f.name: connection.ops.quote_name(f.column) for f in meta.concrete_fields}
-    table = connection.ops.quote_name(meta.db_table)
-    when = meta.get_field("used_at").get_db_prep_value(at, connection)
+    when = sql.when(at)
+    params = [when, meta.pk.get_db_prep_value(ident, sql.connection()), purpose, when]
+    row = sql.one(_claim_sql(), params)
+    return None if row is None else (str(row[0]), str(row[1]), row[2])
+
+
+@functools.cache
+def _claim_sql() -> str:
     # Identifiers come from the model's metadata, never from input; values are parameters.
-    sql = " ".join(
+    c = functools.partial(sql.column, LoginChallenge)
+    return " ".join(
         [
-            f"UPDATE {table} SET {c['used_at']} = %s",  # noqa: S608
-            f"WHERE {c['id']} = %s AND {c['purpose']} = %s",
-            f"AND {c['used_at']} IS NULL AND {c['expires_at']} > %s",
-            f"RETURNING {c['nonce']}, {c['client_address']}, {c['person']}",
+            f"UPDATE {sql.table(LoginChallenge)} SET {c('used_at')} = %s",  # noqa: S608
+            f"WHERE {c('id')} = %s AND {c('purpose')} = %s",
+            f"AND {c('used_at')} IS NULL AND {c('expires_at')} > %s",
+            f"RETURNING {c('nonce')}, {c('client_address')}, {c('person')}",
         ]
     )
-    params = [when, meta.pk.get_db_prep_value(ident, connection), purpose, when]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return None if row is None else (str(row[0]), str(row[1]), row[2])
 
 
 def challenges_purge(*, older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:

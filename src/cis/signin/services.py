@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from typing import Any
@@ -16,12 +17,13 @@ from django.utils.module_loading import import_string
 from cis.audit.trail import record
 from cis.authz.actions import Action
 from cis.authz.policy import Actor, require
-from cis.authz.scope import active_assignments
-from cis.core import clock
+from cis.authz.scope import active_assignments, workplaces_query
+from cis.core import clock, sql
 from cis.core.errors import InvalidState, NotPermitted, ValidationFailed
 from cis.people.models import Person, PersonStatus
 from cis.rbac.models import PositionAssignment
 
+from . import rows
 from .constants import EXPIRED_ATTEMPT, TICKET_SECONDS
 from .models import EndReason, SignInMethod, SignInSession, SignInTicket, WebAuthnCredential
 
@@ -49,11 +51,24 @@ def _roles_and_orgs(person: Person, limit: int) -> list[tuple[int, str]]:
     """role_ids with each position's ODS code, which the sign-in's audit event names.
 
     Unordered: callers ask whether there are none, one (and which) or several to choose from.
+    Every sign-in asks, so this is authz's own plain-SQL statement of active_assignments()
+    (WORKPLACES_SQL), selecting the assignment rather than the organisation.
     """
-    return list(
-        PositionAssignment.objects.filter(active_assignments(), person=person)
-        .order_by()
-        .values_list("pk", "position__organisation__ods_code")[:limit]
+    statement, params = workplaces_query(person.pk)
+    return [(int(pk), str(ods)) for pk, ods in sql.rows(_roles_sql(statement), [*params, limit])]
+
+
+_WORKPLACE_COLUMNS = 'SELECT o."id", o."serving_ra_id", o."ods_code" FROM '
+
+
+@functools.cache
+def _roles_sql(workplaces: str) -> str:
+    if not workplaces.startswith(_WORKPLACE_COLUMNS):  # authz changed it: fail loudly in tests
+        raise RuntimeError("cis.authz.scope.WORKPLACES_SQL no longer reads as sign-in expects")
+    return (
+        'SELECT a."id", o."ods_code" FROM '  # noqa: S608 - authz's statement
+        + workplaces.removeprefix(_WORKPLACE_COLUMNS)
+        + " LIMIT %s"
     )
 
 
@@ -109,45 +124,48 @@ def session_start(
 
     `session.role_choices` (not stored) says how many roles there are to choose from, up to 2.
     """
-    if method not in SignInMethod.values:
-        raise ValidationFailed(f"'{method}' is not a sign-in method.")
+    draft = session_draft(
+        person=person,
+        method=method,
+        acr=acr,
+        amr=amr,
+        card_serial=card_serial,
+        card_id=card_id,
+        certificate_serial=certificate_serial,
+        authenticator=authenticator,
+        workstation=workstation,
+        client_address=client_address,
+        agent_token=agent_token,
+    )
     # Inside a caller's transaction (the smartcard sign-in's) a savepoint would buy nothing:
     # any failure here fails the whole sign-in.
     with transaction.atomic(savepoint=False):
-        return _session_create(
-            person=person,
-            method=method,
-            acr=acr,
-            amr=amr,
-            card_serial=card_serial,
-            card_id=card_id,
-            certificate_serial=certificate_serial,
-            authenticator=authenticator,
-            workstation=workstation,
-            client_address=client_address,
-            agent_token=agent_token,
-        )
+        return session_open(draft)
 
 
-def _session_create(
+def session_draft(
     *,
     person: Person,
     method: str,
     acr: str,
     amr: list[str],
-    card_serial: str,
-    card_id: int | None,
-    certificate_serial: str,
-    authenticator: WebAuthnCredential | None,
-    workstation: str,
-    client_address: str,
-    agent_token: str,
+    card_serial: str = "",
+    card_id: int | None = None,
+    certificate_serial: str = "",
+    authenticator: WebAuthnCredential | None = None,
+    workstation: str = "",
+    client_address: str = "",
+    agent_token: str = "",
 ) -> SignInSession:
-    roles_and_orgs = _roles_and_orgs(person, 2)
-    roles = [pk for pk, _ in roles_and_orgs]
-    check_may_sign_in(person, roles)
+    """The new session, not stored yet: session_open stores it, inside the transaction.
+
+    Built before the transaction begins, because on SQLite that transaction holds the write
+    lock every other worker's sign-in waits for; only the reads and writes need to be in it.
+    """
+    if method not in SignInMethod.values:
+        raise ValidationFailed(f"'{method}' is not a sign-in method.")
     at = clock.now()
-    session = SignInSession(
+    return SignInSession(
         person=person,
         method=method,
         card_serial=card_serial,
@@ -164,36 +182,51 @@ def _session_create(
         agent_token_digest=digest(agent_token) if agent_token else "",
         last_heartbeat_at=at if agent_token else None,
     )
+
+
+def session_open(session: SignInSession) -> SignInSession:
+    """Store a drafted session, inside the caller's transaction, if its holder may sign in.
+
+    The holder's roles decide: none refuses; exactly one is chosen for them. The start is
+    audited, and a card live at another workstation at the same time is flagged.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("session_open must run inside the sign-in's transaction")
+    person: Person = session.person
+    roles_and_orgs = _roles_and_orgs(person, 2)
+    roles = [pk for pk, _ in roles_and_orgs]
+    check_may_sign_in(person, roles)
     if len(roles) == 1:
         session.selected_assignment_id = roles[0]
-        session.selected_at = at
-    session.save()
+        session.selected_at = session.auth_time
+    rows.insert(session)
     session.role_choices = len(roles)  # type: ignore[attr-defined]
     record(
         actor=person,
-        rule=f"authenticated:{method}",
+        rule=f"authenticated:{session.method}",
         action="session.start",
         target_type="person",
         target_ref=person.user_id,
         organisation_ref=roles_and_orgs[0][1] if len(roles) == 1 else "",
         after=_session_snapshot(session),
     )
-    if card_serial:
+    if session.card_serial:
         _flag_card_in_use_elsewhere(session)
     return session
 
 
 def _flag_card_in_use_elsewhere(session: SignInSession) -> None:
     """Cards must not be shared: a card live at two workstations at once is flagged and audited."""
-    others = list(
-        _live()
-        .filter(card_serial=session.card_serial)
-        .exclude(pk=session.pk)
-        .exclude(workstation=session.workstation, client_address=session.client_address)
-        .order_by()
-        .select_for_update()
-        .values_list("pk", "ref", "workstation", "client_address")
-    )
+    # Every card sign-in asks this, and almost always finds nobody: one plain SELECT, which
+    # on PostgreSQL locks the rows it finds (select_for_update), as the flagging below updates them.
+    field = SignInSession._meta.get_field("ref")
+    others = [
+        (pk, field.to_python(ref), workstation, address)
+        for pk, ref, workstation, address in sql.rows(
+            _in_use_elsewhere_sql(),
+            [session.card_serial, session.pk, session.workstation, session.client_address],
+        )
+    ]
     if not others:
         return
     at = clock.now()
@@ -219,6 +252,19 @@ def _flag_card_in_use_elsewhere(session: SignInSession) -> None:
                 }
             ),
         },
+    )
+
+
+@functools.cache
+def _in_use_elsewhere_sql() -> str:
+    """_live().filter(card_serial=..).exclude(pk=..).exclude(workstation=.., client_address=..)."""
+    c = functools.partial(sql.column, SignInSession)
+    lock = " FOR UPDATE" if sql.connection().features.has_select_for_update else ""
+    return (
+        f"SELECT {c('id')}, {c('ref')}, {c('workstation')}, {c('client_address')}"  # noqa: S608
+        f" FROM {sql.table(SignInSession)} WHERE {c('ended_at')} IS NULL"
+        f" AND {c('card_serial')} = %s AND NOT ({c('id')} = %s)"
+        f" AND NOT ({c('workstation')} = %s AND {c('client_address')} = %s){lock}"
     )
 
 
@@ -396,13 +442,22 @@ def session_ticket_issue(*, session: SignInSession) -> str:
 
 def ticket_create(session: SignInSession) -> str:
     """session_ticket_issue's work, for callers already inside their own transaction."""
-    secret = secrets.token_urlsafe(32)
-    SignInTicket.objects.create(
-        digest=digest(secret),
-        session=session,
-        expires_at=clock.now() + dt.timedelta(seconds=TICKET_SECONDS),
-    )
+    secret, ticket = ticket_draft()
+    ticket_store(ticket, session)
     return secret
+
+
+def ticket_draft() -> tuple[str, SignInTicket]:
+    """A one-time link secret and its ticket, not stored yet (see session_draft for why)."""
+    secret = secrets.token_urlsafe(32)
+    expires_at = clock.now() + dt.timedelta(seconds=TICKET_SECONDS)
+    return secret, SignInTicket(digest=digest(secret), expires_at=expires_at)
+
+
+def ticket_store(ticket: SignInTicket, session: SignInSession) -> None:
+    """Store a drafted ticket for a stored session, inside the caller's transaction."""
+    ticket.session = session
+    rows.insert(ticket)
 
 
 @transaction.atomic

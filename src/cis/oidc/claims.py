@@ -7,11 +7,15 @@ selected_roleid, id_assurance_level) so that systems built for CIS2 read them un
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from cis.authz.scope import active_assignments
+from django.db.models import Model
+
+from cis.core import clock, sql
+from cis.organisations.models import Organisation, OrganisationStatus
 from cis.people.models import Person
-from cis.rbac.models import JobRole, PositionAssignment
+from cis.rbac.models import Activity, JobRole, Position, PositionAssignment, PositionStatus
 from cis.signin.models import SignInSession
 
 from .constants import CLAIM_SCOPES
@@ -45,77 +49,126 @@ def _role_entry(
     }
 
 
-def role_claims(person: Person) -> list[dict[str, Any]]:
-    """Every current position of a person, in two flat queries whatever their number.
+def _through(model: type[Model], field: str) -> tuple[str, str, str]:
+    """A many-to-many field's table and its two id columns (this side's, the other side's)."""
+    relation = model._meta.get_field(field)
+    through = relation.remote_field.through  # type: ignore[union-attr]
+    source = relation.m2m_column_name()  # type: ignore[union-attr]
+    target = relation.m2m_reverse_name()  # type: ignore[union-attr]
+    return sql.table(through), f'"{source}"', f'"{target}"'
 
-    This runs for every token and userinfo call, so it reads values, not model instances: the
-    positions with their own activities, then their job roles with the roles' baseline
-    activities (a row per activity, joined outward, so a role without any still shows).
+
+@cache
+def _role_claims_sql() -> str:
+    """Positions with their own activities, then their job roles with baseline activities.
+
+    One statement (two UNION ALL halves told apart by the first column) where the ORM needed
+    two, written out because composing them cost twenty times more than running them (see
+    cis.core.sql). Which assignments count is active_assignments()'s rule (and WORKPLACES_SQL's
+    in cis.authz.scope): change them together. Each half is a row per activity, joined outward
+    so that a position or role without any still shows.
     """
+    pa, pa_position, pa_activity = _through(Position, "activities")
+    pj, pj_position, pj_role = _through(Position, "job_roles")
+    jb, jb_role, jb_activity = _through(JobRole, "baseline_activities")
+    assignment, position, organisation = PositionAssignment, Position, Organisation
+    activity, role = sql.table(Activity), sql.table(JobRole)
+    act_code, act_name = sql.column(Activity, "code"), sql.column(Activity, "name")
+
+    def a(field: str) -> str:
+        return f"a.{sql.column(assignment, field)}"
+
+    def p(field: str) -> str:
+        return f"p.{sql.column(position, field)}"
+
+    def o(field: str) -> str:
+        return f"o.{sql.column(organisation, field)}"
+
+    def r(field: str) -> str:
+        return f"r.{sql.column(JobRole, field)}"
+
+    return (
+        "WITH mine AS ("  # noqa: S608 - names from the models, values as parameters
+        f"SELECT {a('id')} AS assignment_id, {p('id')} AS position_id,"
+        f" {p('name')} AS position_name, {p('workgroups')} AS workgroups,"
+        f" {o('ods_code')} AS ods_code, {o('name')} AS org_name"
+        f" FROM {sql.table(assignment)} a"
+        f" JOIN {sql.table(position)} p ON {p('id')} = {a('position')}"
+        f" JOIN {sql.table(organisation)} o ON {o('id')} = {p('organisation')}"
+        f" WHERE {a('person')} = %s AND {a('start_date')} <= %s"
+        f" AND ({a('end_date')} IS NULL OR {a('end_date')} >= %s)"
+        f" AND {p('status')} = %s AND {o('status')} = %s)"
+        " SELECT 0, m.assignment_id, m.position_id, m.position_name, m.workgroups, m.ods_code,"
+        f" m.org_name, NULL, NULL, NULL, NULL, NULL, act.{act_code}, act.{act_name} FROM mine m"
+        f" LEFT JOIN {pa} pa ON pa.{pa_position} = m.position_id"
+        f" LEFT JOIN {activity} act ON act.{sql.column(Activity, 'id')} = pa.{pa_activity}"
+        " UNION ALL"
+        f" SELECT 1, NULL, held.position_id, NULL, NULL, NULL, NULL, {r('id')}, {r('code')},"
+        f" {r('name')}, {r('sector_code')}, {r('group_code')}, act.{act_code}, act.{act_name}"
+        " FROM (SELECT DISTINCT position_id FROM mine) held"
+        f" JOIN {pj} pj ON pj.{pj_position} = held.position_id"
+        f" JOIN {role} r ON {r('id')} = pj.{pj_role}"
+        f" LEFT JOIN {jb} jb ON jb.{jb_role} = {r('id')}"
+        f" LEFT JOIN {activity} act ON act.{sql.column(Activity, 'id')} = jb.{jb_activity}"
+        " ORDER BY 1, 7, 4, 2"  # the positions by organisation, name and assignment
+    )
+
+
+def role_claims(person: Person) -> list[dict[str, Any]]:
+    """Every current position of a person, in one flat query whatever their number.
+
+    This runs for every token and userinfo call, so it reads plain rows, not model instances.
+    """
+    connection = sql.connection()
+    day = connection.ops.adapt_datefield_value(clock.today())
+    workgroups_field = Position._meta.get_field("workgroups")
+    workgroups_column = workgroups_field.get_col("p")  # as the ORM would read it
+    rows = sql.rows(
+        _role_claims_sql(),
+        [person.pk, day, day, PositionStatus.ACTIVE.value, OrganisationStatus.OPEN.value],
+    )
     positions: dict[int, dict[str, Any]] = {}  # by assignment id, in display order
     own: dict[int, dict[str, str]] = {}  # position id -> activity code -> name
+    roles_by_position: dict[int, dict[int, dict[str, str]]] = {}
+    baseline: dict[int, dict[str, str]] = {}  # job role id -> activity code -> name
     for (
+        kind,
         assignment_id,
         position_id,
         position_name,
         workgroups,
         ods_code,
         org_name,
+        role_id,
+        code,
+        name,
+        sector,
+        group,
         activity_code,
         activity_name,
-    ) in (
-        PositionAssignment.objects.filter(active_assignments(), person=person)
-        .order_by("position__organisation__name", "position__name", "id")
-        .values_list(
-            "id",
-            "position_id",
-            "position__name",
-            "position__workgroups",
-            "position__organisation__ods_code",
-            "position__organisation__name",
-            "position__activities__code",
-            "position__activities__name",
-        )
-    ):
-        positions.setdefault(
-            assignment_id,
-            {
-                "position_id": position_id,
-                "name": position_name,
-                "workgroups": workgroups,
-                "organisation__ods_code": ods_code,
-                "organisation__name": org_name,
-            },
-        )
-        activities = own.setdefault(position_id, {})
-        if activity_code is not None:
-            activities[activity_code] = activity_name
-    roles_by_position: dict[int, dict[int, dict[str, str]]] = {}
-    baseline: dict[int, dict[str, str]] = {}  # job role id -> activity code -> name
-    if own:
-        for pos_id, role_id, code, name, sector, group, activity_code, activity_name in (
-            JobRole.objects.filter(positions__in=list(own))
-            .order_by()
-            .values_list(
-                "positions",
-                "id",
-                "code",
-                "name",
-                "sector_code",
-                "group_code",
-                "baseline_activities__code",
-                "baseline_activities__name",
-            )
-        ):
-            roles_by_position.setdefault(pos_id, {})[role_id] = {
+    ) in rows:
+        if kind == 0:
+            if assignment_id not in positions:
+                positions[assignment_id] = {
+                    "position_id": position_id,
+                    "name": position_name,
+                    "workgroups": workgroups_field.from_db_value(
+                        workgroups, workgroups_column, connection
+                    ),
+                    "organisation__ods_code": ods_code,
+                    "organisation__name": org_name,
+                }
+            activities = own.setdefault(position_id, {})
+        else:
+            roles_by_position.setdefault(position_id, {})[role_id] = {
                 "code": code,
                 "name": name,
                 "sector_code": sector,
                 "group_code": group,
             }
-            role_activities = baseline.setdefault(role_id, {})
-            if activity_code is not None:
-                role_activities[activity_code] = activity_name
+            activities = baseline.setdefault(role_id, {})
+        if activity_code is not None:
+            activities[activity_code] = activity_name
     entries = []
     for assignment_id, position in positions.items():
         by_id = roles_by_position.get(position["position_id"], {})

@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ from .constants import SIGNING_ALG
 KEEP_KEYS = 2  # the signing key and the one before it
 KEY_PREFIX, KEY_SUFFIX = "signing-", ".pem"
 _cache: dict[tuple[str, tuple[str, ...]], list[SigningKey]] = {}
+# directory -> (its modification time, when it was listed, the key files then), nanoseconds
+_listings: dict[str, tuple[int, int, tuple[str, ...]]] = {}
+SETTLED_NS = 2_000_000_000
 _lock = threading.Lock()
 
 
@@ -98,6 +102,25 @@ def _key_names(directory: Path) -> tuple[str, ...]:
     return tuple(sorted(names, reverse=True))
 
 
+def _current_key_names(directory: Path) -> tuple[str, ...]:
+    """_key_names, listed again only when the directory may have changed since the last listing.
+
+    Making or removing a key file moves the directory's modification time. A listing taken
+    more than SETTLED_NS after the last such change therefore stays true for as long as the
+    time stays the same: any later change would carry a later time, whatever the file system's
+    clock granularity. So each token costs a stat, not a listdir, and a rotation is still seen
+    on the next token. (A directory changed within SETTLED_NS is listed every time.)
+    """
+    mtime = os.stat(directory).st_mtime_ns
+    seen = _listings.get(str(directory))
+    if seen is not None and seen[0] == mtime and seen[1] - mtime > SETTLED_NS:
+        return seen[2]
+    listed_at = time.time_ns()
+    names = _key_names(directory)
+    _listings[str(directory)] = (mtime, listed_at, names)
+    return names
+
+
 def generate_key() -> Path:
     """A new P-256 key, which signs from now on; the oldest beyond KEEP_KEYS is removed."""
     directory = _directory()
@@ -120,10 +143,11 @@ def _load(directory: Path) -> list[SigningKey]:
 
     Key files are never rewritten in place (each is created once, O_EXCL, under a new
     timestamped name), so the list of names identifies the key set: a rotation by another
-    process (`cis oidc rotate-key`) is seen on the next call, for the price of one listdir.
+    process (`cis oidc rotate-key`) is seen on the next call, for the price of a stat (see
+    _current_key_names).
     """
     try:
-        names = _key_names(directory)
+        names = _current_key_names(directory)
     except FileNotFoundError:
         names = ()
     if not names:

@@ -11,6 +11,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.signals import app_authorized
 from oauth2_provider.views import RevokeTokenView as ToolkitRevokeTokenView
 from oauth2_provider.views import TokenView as ToolkitTokenView
+from oauthlib.oauth2.rfc6749 import errors
+
+from .validator import ClaimLost, deferred_writes, run_writes
 
 
 class TokenView(ToolkitTokenView):  # type: ignore[misc]  # the toolkit ships no type hints
@@ -19,11 +22,29 @@ class TokenView(ToolkitTokenView):  # type: ignore[misc]  # the toolkit ships no
     One exchange is one transaction: the code's claim, the ID token, the access and refresh
     tokens, their lineage and the code's deletion commit together (the toolkit alone would
     commit four times), and an unexpected error leaves nothing half-made.
+
+    A code exchange first reads and decides (the validator collects its writes), then writes
+    in one short transaction: on SQLite a transaction holds the single write lock throughout,
+    and around the whole request it made every other worker wait. The code's claim is the
+    first write and still the arbiter: if a concurrent exchange took the code in between, the
+    writes are undone and the answer is invalid_grant. A refresh, and the toolkit's own path
+    for app_authorized receivers (which reads the new token back), run in one transaction.
     """
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with transaction.atomic():
-            response: HttpResponse = super().post(request, *args, **kwargs)
+        response: HttpResponse
+        if request.POST.get("grant_type") != "authorization_code" or app_authorized.has_listeners():
+            with transaction.atomic():
+                response = super().post(request, *args, **kwargs)
+            return response
+        with deferred_writes() as pending:
+            response = super().post(request, *args, **kwargs)
+        if pending:  # a refused exchange may still have claimed (and so spent) its code
+            try:
+                run_writes(pending)
+            except ClaimLost:
+                if response.status_code == 200:
+                    response = _oauth_error(errors.InvalidGrantError())
         return response
 
     @method_decorator(sensitive_post_parameters("password", "client_secret"))
@@ -41,6 +62,20 @@ class TokenView(ToolkitTokenView):  # type: ignore[misc]  # the toolkit ships no
         for name, value in headers.items():
             response[name] = value
         return response
+
+
+def _oauth_error(error: errors.OAuth2Error) -> HttpResponse:
+    """An error as oauthlib's token endpoint answers it (its default headers, then the error's)."""
+    response = HttpResponse(content=error.json, status=error.status_code)
+    headers = {
+        "Content-Type": "application/json",
+        "Cache-Control": "no-store",
+        "Pragma": "no-cache",
+        **error.headers,
+    }
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 class RevokeTokenView(ToolkitRevokeTokenView):  # type: ignore[misc]

@@ -288,6 +288,9 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_EXPIRE_SECONDS": 12 * 60 * 60,
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # 256 random bits in one read, not oauthlib's SystemRandom call per character.
+    "ACCESS_TOKEN_GENERATOR": "cis.oidc.validator.random_token",
+    "REFRESH_TOKEN_GENERATOR": "cis.oidc.validator.random_token",
     "SCOPES": {
         "openid": "Sign you in",
         "profile": "Your name",

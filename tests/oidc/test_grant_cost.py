@@ -27,8 +27,8 @@ from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 from oauth2_provider.signals import app_authorized
 
 from cis.authz.scope import active_assignments
-from cis.core import clock
-from cis.oidc import keys, rows, validator
+from cis.core import clock, rows
+from cis.oidc import keys, validator
 from cis.oidc.claims import all_claims, role_claims
 from cis.oidc.clients import NewClient
 from cis.oidc.models import CodeIssue, TokenLink

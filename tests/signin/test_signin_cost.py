@@ -4,7 +4,7 @@ The statement counts are pinned so that a change adding a query to every sign-in
 changing a number here; the other tests show that the shortcuts (one statement to claim a
 challenge, one read for certificate, card and holder, a remembered certificate path) still
 see a revocation, a lock or a replay at once, and that the statements written out in plain SQL
-(cis.signin.rows, the roles read) store and find exactly what the ORM would.
+(cis.core.rows, the roles read) store and find exactly what the ORM would.
 """
 
 from __future__ import annotations
@@ -24,13 +24,12 @@ from cis.audit.models import AuditEvent
 from cis.audit.trail import record
 from cis.authz.policy import CONSOLE
 from cis.authz.scope import active_assignments
-from cis.core import clock, sql
+from cis.core import clock, rows, sql
 from cis.core.errors import InvalidState, ValidationFailed
 from cis.organisations.models import OrganisationStatus
 from cis.pki.models import Certificate
 from cis.pki.services import certificate_revoke
 from cis.rbac.models import PositionAssignment, PositionStatus
-from cis.signin import rows
 from cis.signin.challenge import challenge_consume, challenge_issue
 from cis.signin.constants import ACR_AAL3, AMR_SMARTCARD
 from cis.signin.models import (

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
-
-M = TypeVar("M", bound=Model)
 
 
 def connection() -> BaseDatabaseWrapper:
@@ -81,37 +79,3 @@ def insert_sql(model: type[Model], fields: Sequence[str], *, returning: str = ""
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {table(model)} ({columns(model, fields)}) VALUES ({marks})"  # noqa: S608
     return f"{sql} RETURNING {column(model, returning)}" if returning else sql
-
-
-def _converters(model: type[Model], alias: str) -> list[tuple[Any, list[Any]]]:
-    key = (model, alias)
-    found = _CONVERTERS.get(key)
-    if found is None:
-        conn = connection()
-        found = []
-        for field in model._meta.concrete_fields:
-            col = field.get_col(model._meta.db_table)
-            found.append((col, [*conn.ops.get_db_converters(col), *col.get_db_converters(conn)]))
-        _CONVERTERS[key] = found
-    return found
-
-
-_CONVERTERS: dict[tuple[type[Model], str], list[tuple[Any, list[Any]]]] = {}
-
-
-def all_columns(model: type[Model]) -> str:
-    """Every concrete column of a model, in the order `instance` expects them."""
-    return ", ".join(f'"{f.column}"' for f in model._meta.concrete_fields)
-
-
-def instance(model: type[M], row: Sequence[Any]) -> M:
-    """A model instance from a row of `all_columns(model)`, converted as the ORM converts."""
-    conn = connection()
-    values = []
-    for (col, converters), raw in zip(_converters(model, conn.alias), row, strict=False):
-        value = raw
-        for converter in converters:
-            value = converter(value, col, conn)
-        values.append(value)
-    names = [f.attname for f in model._meta.concrete_fields]
-    return model.from_db(conn.alias, names, values)

@@ -8,7 +8,7 @@ What changes from the toolkit's defaults, and why:
   session's role and assurance, and a token stops working when its session ends;
 - a code presented twice revokes every token the first exchange produced (RFC 6749 §4.1.2);
 - a code exchange (the provider's busiest call) reads its rows in one plain-SQL statement and
-  writes them in plain SQL too (rows.py), all at the end in one short transaction (TokenView):
+  writes them in plain SQL too (cis.core.rows), all at the end in one short transaction (TokenView):
   the same rows the toolkit's ORM calls would read and write, for a fraction of the cost.
 """
 
@@ -45,11 +45,11 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
-from cis.core import clock, sql
+from cis.core import clock, rows, sql
 from cis.people.models import Person
 from cis.signin.models import SignInSession
 
-from . import keys, rows
+from . import keys
 from .claims import all_claims, released
 from .clients import SECRET_PREFIX, check_client_secret
 from .constants import GRANT_TYPES, RESPONSE_TYPES, SIGNING_ALG

@@ -13,7 +13,7 @@ from cis.audit.trail import record
 from cis.authz.actions import Action
 from cis.authz.policy import Actor, Decision, require
 from cis.authz.scope import person_workplaces, workplaces_query
-from cis.core import clock, sql
+from cis.core import clock, rows, sql
 from cis.core.errors import InvalidState, ValidationFailed
 from cis.people.models import Person, PersonStatus
 from cis.signin.services import sessions_end_for_certificate
@@ -46,7 +46,7 @@ def _organisation_ref(person: Person) -> str:
 
 # Issuance runs these two statements every time, and the ORM spent longer composing each of them
 # than the database spent running it (see cis.core.sql), so they are written out in SQL.
-_CERT_FIELDS = [f.attname for f in Certificate._meta.concrete_fields if not f.primary_key]
+_HOLDER = rows.Reader(Person, "holder")
 
 
 @cache
@@ -54,9 +54,9 @@ def _holder_sql() -> str:
     workplaces, _ = workplaces_query(0)
     lock = " FOR UPDATE" if sql.connection().features.has_select_for_update else ""
     return (
-        f"SELECT {sql.all_columns(Person)},"  # noqa: S608 - names from the model
+        f"SELECT {_HOLDER.select},"  # noqa: S608 - names from the model
         f" (SELECT MIN(w.ods_code) FROM ({workplaces}) w)"
-        f' FROM {sql.table(Person)} WHERE "id" = %s{lock}'
+        f' FROM {sql.table(Person)} holder WHERE holder."id" = %s{lock}'
     )
 
 
@@ -71,30 +71,9 @@ def _lock_holder(person: Person) -> tuple[Person, str]:
     row = sql.one(_holder_sql(), [*values, person.pk])
     if row is None:
         raise Person.DoesNotExist(f"No person with id {person.pk}.")
-    return sql.instance(Person, row), row[-1] or ""
-
-
-def _insert_certificate(cert: Certificate) -> Certificate:
-    """INSERT the certificate's row; it comes back saved, as Certificate.objects.create's would."""
-    conn = sql.connection()
-    now = clock.now()
-    cert.created_at = cert.updated_at = now
-    values = [
-        field.get_db_prep_save(getattr(cert, field.attname), conn)
-        for field in Certificate._meta.concrete_fields
-        if not field.primary_key
-    ]
-    row = sql.one(_insert_cert_sql(), values)
-    assert row is not None  # noqa: S101 - RETURNING always gives the new row's id
-    cert.pk = row[0]
-    cert._state.adding = False
-    cert._state.db = conn.alias
-    return cert
-
-
-@cache
-def _insert_cert_sql() -> str:
-    return sql.insert_sql(Certificate, _CERT_FIELDS, returning="id")
+    locked = _HOLDER.build(row)
+    assert locked is not None  # noqa: S101 - the row was found
+    return locked, row[-1] or ""
 
 
 # A plain statement rather than a queryset: the ORM spent longer building this one-column read
@@ -196,7 +175,7 @@ def certificate_issue(
             issued_by_ref=str(getattr(actor, "audit_ref", "") or getattr(actor, "user_id", "")),
             der=x509_cert.public_bytes(serialization.Encoding.DER),
         )
-        _insert_certificate(cert)
+        rows.insert(cert)
         record(
             actor=actor,
             rule=decision.rule,

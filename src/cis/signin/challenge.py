@@ -10,11 +10,10 @@ import uuid
 from django.conf import settings
 from django.db import connection
 
-from cis.core import clock, sql
+from cis.core import clock, rows, sql
 from cis.core.errors import InvalidState, ValidationFailed
 from cis.people.models import Person
 
-from . import rows
 from .constants import EXPIRED_ATTEMPT, NONCE_BYTES
 from .models import ChallengePurpose, LoginChallenge
 

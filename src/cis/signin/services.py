@@ -18,12 +18,11 @@ from cis.audit.trail import record
 from cis.authz.actions import Action
 from cis.authz.policy import Actor, require
 from cis.authz.scope import active_assignments, workplaces_query
-from cis.core import clock, sql
+from cis.core import clock, rows, sql
 from cis.core.errors import InvalidState, NotPermitted, ValidationFailed
 from cis.people.models import Person, PersonStatus
 from cis.rbac.models import PositionAssignment
 
-from . import rows
 from .constants import EXPIRED_ATTEMPT, TICKET_SECONDS
 from .models import EndReason, SignInMethod, SignInSession, SignInTicket, WebAuthnCredential
 

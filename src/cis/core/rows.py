@@ -32,6 +32,7 @@ from django.db.models import (
     TextField,
     signals,
 )
+from django.db.models.base import ModelState
 
 from cis.core import sql
 
@@ -87,7 +88,18 @@ class Reader(Generic[M]):
             for convert in converters:
                 value = convert(value, column, connection)
             values[i] = value
-        return self.model.from_db(connection.alias, self.attnames, values)
+        model = self.model
+        if model.from_db.__func__ is not Model.from_db.__func__ or _has_init_receivers(model):  # type: ignore[attr-defined]
+            return model.from_db(connection.alias, self.attnames, values)
+        # What Model.from_db() and Model.__init__ do with a full row, without the per-field
+        # work __init__ does for keyword arguments and defaults: the attributes, and the state.
+        instance = model.__new__(model)
+        instance.__dict__.update(zip(self.attnames, values, strict=True))
+        state = ModelState()
+        state.adding = False
+        state.db = connection.alias
+        instance._state = state
+        return instance
 
 
 def _preparer(field: Field[Any, Any]) -> Prepare:
@@ -179,6 +191,10 @@ class NewRow(Generic[M]):
 def insert(instance: M) -> M:
     """Save a new instance in one plain INSERT, as Model.save() would."""
     return NewRow(instance).insert()
+
+
+def _has_init_receivers(model: type[Model]) -> bool:
+    return has_receivers(model, signals.pre_init, signals.post_init)
 
 
 def has_receivers(model: type[Model], *kinds: signals.ModelSignal) -> bool:

@@ -187,3 +187,31 @@ def test_purge_removes_only_what_is_dead(rp: NewClient, asha: Holder) -> None:
     clock.travel(dt.timedelta(days=3))
     call_command("oidc", "purge")
     assert LoginChallenge.objects.count() == 0 and CodeIssue.objects.count() == 0
+
+
+def test_the_id_tokens_issuer_follows_the_host_and_scheme_it_was_asked_at(settings: object) -> None:
+    """Without CIS_OIDC_ISSUER the issuer comes from the request; remembering it per host and
+    scheme must never give one host's (or scheme's) issuer to another."""
+    from oauthlib.common import Request  # noqa: PLC0415
+
+    from cis.oidc.validator import CisValidator  # noqa: PLC0415
+
+    settings.ALLOWED_HOSTS = ["cis.example.nhs.uk", "cis2.example.nhs.uk"]  # type: ignore[attr-defined]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # type: ignore[attr-defined]
+    validator = CisValidator()
+
+    def issuer(**headers: str) -> str:
+        request = Request("http://ignored/oidc/token", headers=headers)
+        return validator.get_oidc_issuer_endpoint(request)
+
+    for _ in range(2):  # the second round is answered from what the first remembered
+        assert issuer(HTTP_HOST="cis.example.nhs.uk") == "http://cis.example.nhs.uk"
+        assert issuer(HTTP_HOST="cis2.example.nhs.uk") == "http://cis2.example.nhs.uk"
+        assert (
+            issuer(HTTP_HOST="cis.example.nhs.uk", HTTP_X_FORWARDED_PROTO="https")
+            == "https://cis.example.nhs.uk"
+        )
+        assert (
+            issuer(HTTP_HOST="cis.example.nhs.uk", X_DJANGO_OAUTH_TOOLKIT_SECURE="1")
+            == "https://cis.example.nhs.uk"
+        )

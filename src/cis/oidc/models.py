@@ -25,7 +25,11 @@ class CodeIssue(models.Model):
     replayed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["created_at"])]
+        indexes = [
+            models.Index(fields=["created_at"]),
+            # A refresh finds its code by the refresh-token family: without this, a scan.
+            models.Index(fields=["token_family"], name="oidc_codeissue_family_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Code for {self.client_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -13,25 +13,18 @@ import pytest
 
 from cis.authz.actions import Action
 from cis.authz.policy import CONSOLE, decide
+from tests.authz.expect import LSA_AND_UP, RA_AGENTS, in_reach
 from tests.authz.world import ACTORS, TARGETS, build_world
 
 pytestmark = pytest.mark.django_db
 
-LSA_AND_UP = {
-    "lsa",
-    "lsa_children",
-    "sponsor",
-    "sponsor_children",
-    "ra_agent",
-    "ra_agent_advanced",
-    "ra_manager",
-    "service_desk",
-}
+# Administrators with LSA rights or above, and the service desk.
+ADMINS_OF_SESSIONS = LSA_AND_UP | {"service_desk"}
 WHO = {
-    Action.SESSION_VIEW: LSA_AND_UP | {"id_checker"},
-    Action.SESSION_END: LSA_AND_UP,
+    Action.SESSION_VIEW: ADMINS_OF_SESSIONS | {"id_checker"},
+    Action.SESSION_END: ADMINS_OF_SESSIONS,
     Action.AUTHENTICATOR_REGISTER: set(),
-    Action.AUTHENTICATOR_REVOKE: {"ra_agent", "ra_agent_advanced", "ra_manager"},
+    Action.AUTHENTICATOR_REVOKE: RA_AGENTS,
 }
 SELF = {
     Action.SESSION_VIEW,
@@ -39,17 +32,6 @@ SELF = {
     Action.AUTHENTICATOR_REGISTER,
     Action.AUTHENTICATOR_REVOKE,
 }
-
-
-def in_reach(actor: str, target: str) -> bool:
-    if actor == "service_desk":
-        return True
-    if actor in ("no_right", "ended_lsa") or target == "ended_assignment":
-        return False
-    home = {"out_of_scope": "elsewhere", "child_org": "branch"}.get(target, "head_office")
-    if actor in ("lsa", "sponsor"):
-        return home == "head_office"
-    return home in ("head_office", "branch")
 
 
 def expected(action: Action, actor: str, target: str) -> bool:

@@ -56,13 +56,17 @@ GRANTS_SQL = (
     ' AND "start_date" <= %s AND ("end_date" IS NULL OR "end_date" >= %s) ORDER BY "id"'
 )
 
-WORKPLACES_SQL = (
-    'SELECT o."id", o."serving_ra_id", o."ods_code" FROM "rbac_positionassignment" a'
+# active_assignments() for one person on one day, as plain SQL: the assignment as a, its
+# position as p and the position's organisation as o. Sign-in and the OIDC claims select other
+# columns of the same rows (active_assignments_query), so the rule is written here only.
+_ACTIVE_ASSIGNMENTS_FROM = (
+    ' FROM "rbac_positionassignment" a'
     ' JOIN "rbac_position" p ON p."id" = a."position_id"'
     ' JOIN "organisations_organisation" o ON o."id" = p."organisation_id"'
     ' WHERE a."person_id" = %s AND a."start_date" <= %s'
     ' AND (a."end_date" IS NULL OR a."end_date" >= %s) AND p."status" = %s AND o."status" = %s'
 )
+WORKPLACES_SQL = 'SELECT o."id", o."serving_ra_id", o."ods_code"' + _ACTIVE_ASSIGNMENTS_FROM
 
 # UNION (not UNION ALL) also ends the walk should parent links ever form a loop.
 DESCENDANTS_SQL = (
@@ -205,14 +209,17 @@ def person_workplaces(person: Person, on: dt.date | None = None) -> dict[int, Wo
 
 def workplaces_query(person_id: int, on: dt.date | None = None) -> tuple[str, list[Any]]:
     """WORKPLACES_SQL and its values, for a caller that reads it inside a statement of its own."""
+    return active_assignments_query(person_id, 'o."id", o."serving_ra_id", o."ods_code"', on)
+
+
+def active_assignments_query(
+    person_id: int, columns: str, on: dt.date | None = None
+) -> tuple[str, list[Any]]:
+    """SELECT `columns` of a person's active assignments (a), their positions (p) and those
+    positions' organisations (o), and the statement's values: active_assignments() in SQL."""
     day = _day(PositionAssignment, on)
-    return WORKPLACES_SQL, [
-        person_id,
-        day,
-        day,
-        PositionStatus.ACTIVE.value,
-        OrganisationStatus.OPEN.value,
-    ]
+    values = [person_id, day, day, PositionStatus.ACTIVE.value, OrganisationStatus.OPEN.value]
+    return f"SELECT {columns}{_ACTIVE_ASSIGNMENTS_FROM}", values
 
 
 def person_org_ids(person: Person) -> set[int]:

@@ -12,10 +12,11 @@ from typing import Any
 
 from django.db.models import Model
 
-from cis.core import clock, sql
-from cis.organisations.models import Organisation, OrganisationStatus
+from cis.authz.scope import active_assignments_query
+from cis.core import sql
+from cis.organisations.models import Organisation
 from cis.people.models import Person
-from cis.rbac.models import Activity, JobRole, Position, PositionAssignment, PositionStatus
+from cis.rbac.models import Activity, JobRole, Position, PositionAssignment
 from cis.signin.models import SignInSession
 
 from .constants import CLAIM_SCOPES
@@ -58,46 +59,41 @@ def _through(model: type[Model], field: str) -> tuple[str, str, str]:
     return sql.table(through), f'"{source}"', f'"{target}"'
 
 
+# What the claims read of each active assignment (a), its position (p) and organisation (o).
+_MINE_COLUMNS = ", ".join(
+    [
+        f"a.{sql.column(PositionAssignment, 'id')} AS assignment_id",
+        f"p.{sql.column(Position, 'id')} AS position_id",
+        f"p.{sql.column(Position, 'name')} AS position_name",
+        f"p.{sql.column(Position, 'workgroups')} AS workgroups",
+        f"o.{sql.column(Organisation, 'ods_code')} AS ods_code",
+        f"o.{sql.column(Organisation, 'name')} AS org_name",
+    ]
+)
+
+
 @cache
 def _role_claims_sql() -> str:
     """Positions with their own activities, then their job roles with baseline activities.
 
     One statement (two UNION ALL halves told apart by the first column) where the ORM needed
     two, written out because composing them cost twenty times more than running them (see
-    cis.core.sql). Which assignments count is active_assignments()'s rule (and WORKPLACES_SQL's
-    in cis.authz.scope): change them together. Each half is a row per activity, joined outward
-    so that a position or role without any still shows.
+    cis.core.sql). Which assignments count is authz's own statement of active_assignments()
+    (active_assignments_query). Each half is a row per activity, joined outward so that a
+    position or role without any still shows.
     """
     pa, pa_position, pa_activity = _through(Position, "activities")
     pj, pj_position, pj_role = _through(Position, "job_roles")
     jb, jb_role, jb_activity = _through(JobRole, "baseline_activities")
-    assignment, position, organisation = PositionAssignment, Position, Organisation
     activity, role = sql.table(Activity), sql.table(JobRole)
     act_code, act_name = sql.column(Activity, "code"), sql.column(Activity, "name")
-
-    def a(field: str) -> str:
-        return f"a.{sql.column(assignment, field)}"
-
-    def p(field: str) -> str:
-        return f"p.{sql.column(position, field)}"
-
-    def o(field: str) -> str:
-        return f"o.{sql.column(organisation, field)}"
 
     def r(field: str) -> str:
         return f"r.{sql.column(JobRole, field)}"
 
+    mine, _ = active_assignments_query(0, _MINE_COLUMNS)
     return (
-        "WITH mine AS ("  # noqa: S608 - names from the models, values as parameters
-        f"SELECT {a('id')} AS assignment_id, {p('id')} AS position_id,"
-        f" {p('name')} AS position_name, {p('workgroups')} AS workgroups,"
-        f" {o('ods_code')} AS ods_code, {o('name')} AS org_name"
-        f" FROM {sql.table(assignment)} a"
-        f" JOIN {sql.table(position)} p ON {p('id')} = {a('position')}"
-        f" JOIN {sql.table(organisation)} o ON {o('id')} = {p('organisation')}"
-        f" WHERE {a('person')} = %s AND {a('start_date')} <= %s"
-        f" AND ({a('end_date')} IS NULL OR {a('end_date')} >= %s)"
-        f" AND {p('status')} = %s AND {o('status')} = %s)"
+        f"WITH mine AS ({mine})"  # noqa: S608 - names from the models, values as parameters
         " SELECT 0, m.assignment_id, m.position_id, m.position_name, m.workgroups, m.ods_code,"
         f" m.org_name, NULL, NULL, NULL, NULL, NULL, act.{act_code}, act.{act_name} FROM mine m"
         f" LEFT JOIN {pa} pa ON pa.{pa_position} = m.position_id"
@@ -120,13 +116,10 @@ def role_claims(person: Person) -> list[dict[str, Any]]:
     This runs for every token and userinfo call, so it reads plain rows, not model instances.
     """
     connection = sql.connection()
-    day = connection.ops.adapt_datefield_value(clock.today())
+    _, values = active_assignments_query(person.pk, _MINE_COLUMNS)
     workgroups_field = Position._meta.get_field("workgroups")
     workgroups_column = workgroups_field.get_col("p")  # as the ORM would read it
-    rows = sql.rows(
-        _role_claims_sql(),
-        [person.pk, day, day, PositionStatus.ACTIVE.value, OrganisationStatus.OPEN.value],
-    )
+    rows = sql.rows(_role_claims_sql(), values)
     positions: dict[int, dict[str, Any]] = {}  # by assignment id, in display order
     own: dict[int, dict[str, str]] = {}  # position id -> activity code -> name
     roles_by_position: dict[int, dict[int, dict[str, str]]] = {}

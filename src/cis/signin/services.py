@@ -17,7 +17,7 @@ from django.utils.module_loading import import_string
 from cis.audit.trail import record
 from cis.authz.actions import Action
 from cis.authz.policy import Actor, require
-from cis.authz.scope import active_assignments, workplaces_query
+from cis.authz.scope import active_assignments, active_assignments_query
 from cis.core import clock, rows, sql
 from cis.core.errors import InvalidState, NotPermitted, ValidationFailed
 from cis.people.models import Person, PersonStatus
@@ -50,25 +50,10 @@ def _roles_and_orgs(person: Person, limit: int) -> list[tuple[int, str]]:
     """role_ids with each position's ODS code, which the sign-in's audit event names.
 
     Unordered: callers ask whether there are none, one (and which) or several to choose from.
-    Every sign-in asks, so this is authz's own plain-SQL statement of active_assignments()
-    (WORKPLACES_SQL), selecting the assignment rather than the organisation.
+    Every sign-in asks, so this is authz's own plain-SQL statement of active_assignments().
     """
-    statement, params = workplaces_query(person.pk)
-    return [(int(pk), str(ods)) for pk, ods in sql.rows(_roles_sql(statement), [*params, limit])]
-
-
-_WORKPLACE_COLUMNS = 'SELECT o."id", o."serving_ra_id", o."ods_code" FROM '
-
-
-@functools.cache
-def _roles_sql(workplaces: str) -> str:
-    if not workplaces.startswith(_WORKPLACE_COLUMNS):  # authz changed it: fail loudly in tests
-        raise RuntimeError("cis.authz.scope.WORKPLACES_SQL no longer reads as sign-in expects")
-    return (
-        'SELECT a."id", o."ods_code" FROM '  # noqa: S608 - authz's statement
-        + workplaces.removeprefix(_WORKPLACE_COLUMNS)
-        + " LIMIT %s"
-    )
+    statement, params = active_assignments_query(person.pk, 'a."id", o."ods_code"')
+    return [(int(pk), str(ods)) for pk, ods in sql.rows(f"{statement} LIMIT %s", [*params, limit])]
 
 
 def check_may_sign_in(person: Person, roles: list[int] | None = None) -> None:

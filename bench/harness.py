@@ -20,6 +20,7 @@ runner (`python -m bench`) imports every module in the package and runs what it 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import multiprocessing
@@ -251,8 +252,7 @@ class Workers:
             process.start()
             self.pipes.append(parent_end)
             self.processes.append(process)
-        for _ in self._answers():
-            pass
+        list(self._answers())  # every worker warmed up and ready
 
     def _answers(self) -> Iterator[float]:
         for pipe in self.pipes:
@@ -271,10 +271,8 @@ class Workers:
 
     def close(self) -> None:
         for pipe in self.pipes:
-            try:
+            with contextlib.suppress(OSError):  # that worker has already gone
                 pipe.send(None)
-            except OSError:
-                pass
         for process in self.processes:
             process.join(timeout=10)
 

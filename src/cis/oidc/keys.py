@@ -77,8 +77,13 @@ def sign_jwt(claims: dict[str, Any]) -> str:
     return f"{signing_input}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
+def _key_directory() -> Path:
+    """Where the keys live; made (owner only) when the first key is (see _load)."""
+    return Path(settings.DATA_DIR) / "oidc"
+
+
 def _directory() -> Path:
-    path = Path(settings.DATA_DIR) / "oidc"
+    path = _key_directory()
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
@@ -170,10 +175,6 @@ def _load(directory: Path) -> list[SigningKey]:
         _cache.clear()  # only the current set is ever needed again
         _cache[cache_key] = keys
     return keys
-
-
-def _key_directory() -> Path:
-    return Path(settings.DATA_DIR) / "oidc"
 
 
 def signing_key() -> SigningKey:

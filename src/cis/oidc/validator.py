@@ -173,7 +173,9 @@ def random_token(request: Request) -> str:
 # so a transaction around the whole exchange kept every other worker waiting for the length of
 # the request; this one lasts only as long as its writes. Elsewhere (refresh grants, the toolkit's
 # own response path) each write runs at once, inside the caller's transaction.
-_pending: ContextVar[list[Callable[[], None]] | None] = ContextVar("cis_oidc_writes", default=None)
+_pending: ContextVar[list[Callable[[], object]] | None] = ContextVar(
+    "cis_oidc_writes", default=None
+)
 
 
 class ClaimLost(Exception):  # noqa: N818 - an outcome, not a fault
@@ -181,10 +183,10 @@ class ClaimLost(Exception):  # noqa: N818 - an outcome, not a fault
 
 
 @contextmanager
-def deferred_writes() -> Iterator[list[Callable[[], None]]]:
+def deferred_writes() -> Iterator[list[Callable[[], object]]]:
     """Collect the writes of the exchange within; the caller runs them, in order, in one
     transaction (run_writes)."""
-    pending: list[Callable[[], None]] = []
+    pending: list[Callable[[], object]] = []
     token = _pending.set(pending)
     try:
         yield pending
@@ -192,14 +194,14 @@ def deferred_writes() -> Iterator[list[Callable[[], None]]]:
         _pending.reset(token)
 
 
-def run_writes(pending: list[Callable[[], None]]) -> None:
+def run_writes(pending: list[Callable[[], object]]) -> None:
     """The collected writes in one transaction; ClaimLost (rolled back) if the code was taken."""
     with transaction.atomic():
         for write in pending:
             write()
 
 
-def _write(operation: Callable[[], None]) -> None:
+def _write(operation: Callable[[], object]) -> None:
     pending = _pending.get()
     if pending is None:
         operation()
@@ -662,12 +664,7 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
             application=request.client,
         )
 
-        row = rows.NewRow(stored)
-
-        def save() -> None:
-            row.insert()
-
-        _write(save)
+        _write(rows.NewRow(stored).insert)
         return stored
 
     def _get_key_for_token(self, token: str) -> Any:

@@ -329,6 +329,12 @@ def _normalise_contact(channel: str, value: str) -> str:
     raise ValidationFailed(f"'{channel}' is not a contact channel.", field="channel")
 
 
+def _supersede_pending_codes(person: Person, channel: str) -> None:
+    ContactVerification.objects.filter(
+        person=person, channel=channel, used_at__isnull=True, superseded=False
+    ).update(superseded=True)
+
+
 @transaction.atomic
 def contact_change_start(
     *, actor: Actor, person: Person, channel: str, new_value: str
@@ -346,9 +352,7 @@ def contact_change_start(
     ).count()
     if recent >= settings.CIS_OTP_MAX_PER_HOUR:
         raise RateLimited("Too many codes requested in the last hour. Try again later.")
-    ContactVerification.objects.filter(
-        person=person, channel=channel, used_at__isnull=True, superseded=False
-    ).update(superseded=True)
+    _supersede_pending_codes(person, channel)
     code = new_code(settings.CIS_OTP_DIGITS)
     pending = ContactVerification.objects.create(
         person=person,
@@ -444,10 +448,7 @@ def contact_confirm_in_person(
     else:
         person.mobile, person.mobile_verified_at = normalised, now
     person.save()
-    # Any code still out for this channel is now moot.
-    ContactVerification.objects.filter(
-        person=person, channel=channel, used_at__isnull=True, superseded=False
-    ).update(superseded=True)
+    _supersede_pending_codes(person, channel)  # a code still out for this channel is now moot
     record(
         actor=actor,
         rule=decision.rule,

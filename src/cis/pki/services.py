@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from django.db import connections, router, transaction
+from django.db import transaction
 
 from cis.audit.trail import record
 from cis.authz.actions import Action
@@ -77,17 +77,14 @@ def _lock_holder(person: Person) -> tuple[Person, str]:
 
 
 # A plain statement rather than a queryset: the ORM spent longer building this one-column read
-# than SQLite spent answering it, on every issuance (see cis.authz.scope).
+# than SQLite spent answering it, on every issuance (see cis.core.sql).
 KEY_HOLDERS_SQL = (
     'SELECT "person_id", "revocation_reason" FROM "pki_certificate" WHERE "spki_sha256" = %s'
 )
 
 
 def _check_key_reuse(person: Person, spki_sha256: str) -> None:
-    with connections[router.db_for_read(Certificate)].cursor() as cursor:
-        cursor.execute(KEY_HOLDERS_SQL, [spki_sha256])
-        holders = cursor.fetchall()
-    for holder_id, reason in holders:
+    for holder_id, reason in sql.rows(KEY_HOLDERS_SQL, [spki_sha256]):
         if reason == RevocationReason.KEY_COMPROMISE:
             raise ValidationFailed(
                 "This key was reported compromised and can never be certified again. "

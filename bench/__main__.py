@@ -9,7 +9,7 @@ import sys
 
 from . import harness
 
-SKIP = {"harness", "settings", "urls", "__main__"}
+SKIP = {"harness", "settings", "urls", "__main__", "served", "served_data", "served_figures"}
 
 
 def discover() -> list[harness.Benchmark]:

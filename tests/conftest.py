@@ -9,6 +9,7 @@ import pytest
 from cis.core import clock
 from cis.notify.sms import MemorySmsSender
 from cis.pki import authority
+from tests.live import live_cis, live_demo  # noqa: F401 - shared fixtures for tests over real HTTP
 
 
 @pytest.fixture(autouse=True)

@@ -35,6 +35,8 @@ def _client(data_dir: Path, base_url: str) -> dict[str, str]:
             f"{base_url}/callback",
             "--post-logout-redirect-uri",
             f"{base_url}/signed-out",
+            "--backchannel-logout-uri",
+            f"{base_url}/backchannel-logout",
         ],
         check=True,
         capture_output=True,

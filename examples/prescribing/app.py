@@ -3,6 +3,11 @@
 It does what any clinical system would: discovery, the code flow with PKCE S256 and a nonce,
 ID token validation against the provider's JWKS (issuer, audience, nonce, expiry, ES256 only),
 userinfo, and RP-initiated logout. It shows who signed in and the role they selected at CIS.
+Two things a clinical system's back end does as well:
+- token introspection (RFC 7662): each page asks CIS whether the sign-in behind its access
+  token is still active, as a resource server would before acting on it;
+- back-channel logout: CIS posts a signed logout token to /backchannel-logout when the sign-in
+  ends (a card cancelled, a sign-out elsewhere); the app verifies it and ends its own session.
 No web framework: the standard library's WSGI is enough for a page or two.
 """
 
@@ -23,6 +28,8 @@ from joserfc.jwk import KeySet
 
 SCOPES = "openid profile email nhsperson associatedorgs nationalrbacaccess selectedrole"
 COOKIE = "prescribing_session"
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+SIGNING_ALGS = ["ES256", "RS256"]
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -43,6 +50,10 @@ class Settings:
     def signed_out_uri(self) -> str:
         return f"{self.base_url}/signed-out"
 
+    @property
+    def backchannel_logout_uri(self) -> str:
+        return f"{self.base_url}/backchannel-logout"
+
 
 @dataclass
 class Visit:
@@ -52,6 +63,11 @@ class Visit:
     claims: dict[str, Any] = field(default_factory=dict)
     userinfo: dict[str, Any] = field(default_factory=dict)
     id_token: str = ""
+    access_token: str = ""
+    ended_by_cis: bool = False
+
+    def end(self) -> None:
+        self.claims, self.userinfo, self.id_token, self.access_token = {}, {}, "", ""
 
 
 class PrescribingApp:
@@ -59,6 +75,7 @@ class PrescribingApp:
         self.settings = settings
         self.visits: dict[str, Visit] = {}
         self._metadata: dict[str, Any] | None = None
+        self.logout_tokens_seen: set[str] = set()  # jti of each logout token taken
 
     # -- talking to CIS -----------------------------------------------------------------------
 
@@ -86,11 +103,13 @@ class PrescribingApp:
             **kwargs,
         )
 
-    def validate_id_token(self, id_token: str, nonce: str) -> dict[str, Any]:
-        meta = self.metadata()
+    def _keys(self) -> KeySet:
         with self._http() as http:
-            keys = KeySet.import_key_set(http.get(meta["jwks_uri"]).raise_for_status().json())
-        token = jwt.decode(id_token, keys, algorithms=["ES256"])
+            document = http.get(self.metadata()["jwks_uri"]).raise_for_status().json()
+        return KeySet.import_key_set(document)
+
+    def validate_id_token(self, id_token: str, nonce: str) -> dict[str, Any]:
+        token = jwt.decode(id_token, self._keys(), algorithms=["ES256"])
         jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": self.settings.issuer},
             aud={"essential": True, "value": self.settings.client_id},
@@ -100,6 +119,37 @@ class PrescribingApp:
             iat={"essential": True},
         ).validate(token.claims)
         return dict(token.claims)
+
+    def validate_logout_token(self, logout_token: str) -> dict[str, Any]:
+        """Back-Channel Logout 1.0 §2.6: signature, typ, iss, aud, iat, the event, a sid or
+        sub, no nonce, and a jti not seen before. Raises ValueError (or joserfc's errors)."""
+        token = jwt.decode(logout_token, self._keys(), algorithms=SIGNING_ALGS)
+        if token.header.get("typ") != "logout+jwt":
+            raise ValueError("not a logout token")
+        claims = dict(token.claims)
+        jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": self.settings.issuer},
+            aud={"essential": True, "value": self.settings.client_id},
+            iat={"essential": True},
+            jti={"essential": True},
+        ).validate(claims)
+        events = claims.get("events")
+        if not isinstance(events, dict) or not isinstance(events.get(LOGOUT_EVENT), dict):
+            raise ValueError("no back-channel logout event")
+        if "nonce" in claims or not (claims.get("sid") or claims.get("sub")):
+            raise ValueError("a logout token has a sid or sub and never a nonce")
+        if claims["jti"] in self.logout_tokens_seen:
+            raise ValueError("this logout token was used already")
+        self.logout_tokens_seen.add(claims["jti"])
+        return claims
+
+    def still_active(self, visit: Visit) -> bool:
+        """Ask CIS whether the sign-in behind the access token is still active (RFC 7662)."""
+        introspection = self.metadata()["introspection_endpoint"]
+        with self.oauth() as client:
+            answer = client.introspect_token(introspection, token=visit.access_token)
+        found: dict[str, Any] = answer.raise_for_status().json()
+        return found.get("active") is True and found.get("sub") == visit.claims.get("sub")
 
     # -- WSGI -----------------------------------------------------------------------------------
 
@@ -114,6 +164,12 @@ class PrescribingApp:
             visit_id = secrets.token_urlsafe(24)
             visit = self.visits[visit_id] = Visit()
             headers.append(("Set-Cookie", f"{COOKIE}={visit_id}; Path=/; HttpOnly; SameSite=Lax"))
+        if path == "/backchannel-logout":
+            status, body = self.backchannel_logout(environ)
+            start_response(
+                status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+            )
+            return [body.encode()]
         routes = {
             "/": self.home,
             "/login": self.login,
@@ -136,10 +192,39 @@ class PrescribingApp:
 
     Result = tuple[str, list[tuple[str, str]], str]
 
+    def backchannel_logout(self, environ: dict[str, Any]) -> tuple[str, str]:
+        """CIS says a sign-in has ended: end every visit of that sign-in (its sid)."""
+        if environ.get("REQUEST_METHOD") != "POST":
+            return "405 Method Not Allowed", '{"error": "invalid_request"}'
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        form = parse_qs(environ["wsgi.input"].read(length).decode())
+        try:
+            claims = self.validate_logout_token(form.get("logout_token", [""])[0])
+        except Exception:  # noqa: BLE001 - any fault in the token is the same refusal
+            return "400 Bad Request", '{"error": "invalid_request"}'
+        for visit in self.visits.values():
+            if visit.claims and (
+                visit.claims.get("sid") == claims.get("sid")
+                if claims.get("sid")
+                else visit.claims.get("sub") == claims.get("sub")
+            ):
+                visit.end()
+                visit.ended_by_cis = True
+        return "200 OK", "{}"
+
     def home(self, visit: Visit, query: dict[str, str]) -> Result:
+        if visit.claims and not self.still_active(visit):
+            visit.end()
+            visit.ended_by_cis = True
         if not visit.claims:
+            ended = (
+                "<p class='ended'>Your Care Identity sign-in has ended, so you have been signed "
+                "out here too.</p>"
+                if visit.ended_by_cis
+                else ""
+            )
             body = (
-                "<p>Sign in with your NHS smartcard through the Care Identity Service.</p>"
+                f"{ended}<p>Sign in with your NHS smartcard through the Care Identity Service.</p>"
                 '<p><a class="button" href="/login">Sign in with NHS Care Identity</a></p>'
             )
             return "200 OK", [], _html("Prescribing", body)
@@ -154,6 +239,7 @@ class PrescribingApp:
                 "Authentication",
                 f"{visit.claims.get('acr', '')} via {' '.join(visit.claims.get('amr', []))}",
             ),
+            ("Sign-in", "active at CIS (checked by token introspection)"),
         ]
         table = "".join(
             f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
@@ -192,6 +278,8 @@ class PrescribingApp:
         )
         visit.claims = self.validate_id_token(token["id_token"], visit.nonce)
         visit.id_token = token["id_token"]
+        visit.access_token = token["access_token"]
+        visit.ended_by_cis = False
         visit.userinfo = client.get(meta["userinfo_endpoint"]).raise_for_status().json()
         if visit.userinfo.get("sub") != visit.claims["sub"]:
             raise ValueError("userinfo is about someone else")
@@ -209,7 +297,7 @@ class PrescribingApp:
                 }
             )
         )
-        visit.claims, visit.userinfo, visit.id_token = {}, {}, ""
+        visit.end()
         return "302 Found", [("Location", target)], ""
 
     def signed_out(self, visit: Visit, query: dict[str, str]) -> Result:

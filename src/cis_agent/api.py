@@ -106,6 +106,32 @@ class ApiClient:
             raise
         return result
 
+    def lock_report(self, *, chip_serial: str, challenge: str, mac: bytes) -> Json:
+        result: Json = self._call(
+            "POST", f"cards/{chip_serial}/lock-report/", {"challenge": challenge, "mac": _b64(mac)}
+        )
+        return result
+
+    # -- card tasks the portal asked for (the task's secret is the credential) ---------------
+
+    def task_describe(self, *, task: str, secret: str) -> Json:
+        result: Json = self._call("POST", f"card-tasks/{task}/", {"secret": secret})
+        return result
+
+    def task_claim(self, *, task: str, secret: str, chip_serial: str) -> Json:
+        result: Json = self._call(
+            "POST", f"card-tasks/{task}/claim/", {"secret": secret, "chip_serial": chip_serial}
+        )
+        return result
+
+    def task_finish(self, *, task: str, secret: str, outcome: str, detail: str = "") -> Json:
+        result: Json = self._call(
+            "POST",
+            f"card-tasks/{task}/finish/",
+            {"secret": secret, "outcome": outcome, "detail": detail[:300]},
+        )
+        return result
+
     def logout(self) -> None:
         self._call("POST", "agent/sign-out/")
 

@@ -233,11 +233,13 @@ def status(server: str | None, card_spec: str, as_json: bool) -> None:
         local = flows.card_status(card)
         remote: dict[str, Any] | None = None
         remote_problem = ""
-        if server and state.session_for(server) is not None:
-            client = _client(server)
+        signed_in = bool(server) and state.session_for(server or "") is not None
+        if server and (signed_in or local["locked"]):
+            # A locked card reports itself even with no sign-in (its own lock-report key).
+            client = _client(server) if signed_in else ApiClient(server, transport=transport)
             try:
                 if local["locked"]:
-                    remote = client.report_locked(chip_serial=local["chip_serial"])
+                    remote = flows.report_lock(card, client)
                 else:
                     remote = client.card(chip_serial=local["chip_serial"])
             except AgentError as exc:
@@ -543,6 +545,66 @@ def clear(server: str, card_spec: str, transport_pin: str) -> None:
             client.close()
         steps.stop()
         click.echo(f"Card {serial} is clear and can be issued again.")
+
+
+@main.command()
+@server_option()
+@click.option(
+    "--reader",
+    "readers",
+    multiple=True,
+    envvar="CIS_AGENT_READERS",
+    required=True,
+    metavar="READER",
+    help="Where to look for the card: pkcs11:MODULE_PATH (every card in its readers) or "
+    "virtual:PATH (a virtual card file, or a folder of them). Repeat for more.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback only.")
+@click.option(
+    "--port", default=31505, show_default=True, envvar="CIS_AGENT_PORT", help="Local port."
+)
+@click.option(
+    "--transport-pin",
+    envvar="CIS_AGENT_TRANSPORT_PIN",
+    default=DEFAULT_TRANSPORT_PIN,
+    show_default=True,
+    help="Blank cards' SO PIN from their maker (for issuing).",
+)
+def serve(server: str, readers: tuple[str, ...], host: str, port: int, transport_pin: str) -> None:
+    """Run as a local service that carries out the card tasks the CIS portal asks for.
+
+    The portal page hands a task to http://127.0.0.1:PORT; the agent shows what it is about to
+    do on its own page, where the passcode is typed, finds the card in the reader, and asks CIS
+    to let it do the task. It takes tasks only from the CIS given by --server.
+    """
+    from .readers import Reader  # noqa: PLC0415 - only serve needs these
+    from .serve import AgentService  # noqa: PLC0415
+
+    with _reported():
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            raise AgentError("The agent listens on this computer only (127.0.0.1).", BAD_INPUT)
+        service = AgentService(
+            server=server,
+            readers=[Reader.parse(r) for r in readers],
+            host=host,
+            port=port,
+            transport=transport,
+            transport_so_pin=transport_pin,
+            log=lambda line: click.echo(line, err=True),
+        )
+        try:
+            service.bind()
+        except OSError as exc:
+            raise AgentError(f"Cannot listen on {host}:{port}: {exc.strerror}.", FAILED) from None
+        click.echo(
+            f"cis-agent is listening on {service.own_origin} for card tasks from "
+            f"{service.origin}. Stop it with Ctrl+C.",
+            err=True,
+        )
+        try:
+            service.serve_forever()
+        except KeyboardInterrupt:
+            service.shutdown()
 
 
 @main.command("new-virtual-card")

@@ -7,6 +7,7 @@ as before, and running the command again finishes or redoes it.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from .cards.base import (
     Card,
     CardError,
     CardLocked,
+    CardSession,
     PasscodePolicy,
     StoredCertificate,
     WrongSoPin,
@@ -48,6 +50,7 @@ class Server(Protocol):
     def renew(self, *, chip_serial: str, holder_present: bool) -> Json: ...
     def unlock(self, *, chip_serial: str, holder_present: bool) -> Json: ...
     def report_locked(self, *, chip_serial: str) -> Json: ...
+    def lock_report(self, *, chip_serial: str, challenge: str, mac: bytes) -> Json: ...
     def self_unlock_send_code(
         self, *, chip_serial: str, certificate_der: bytes, channel: str
     ) -> Json: ...
@@ -92,14 +95,36 @@ def presented_certificate(card: Card) -> StoredCertificate:
     return cert
 
 
+def report_lock(card: Card, server: Server) -> Json:
+    """Tell CIS the card is locked, authenticated by the card's own lock-report key.
+
+    No sign-in is needed (the usual lock happens at sign-in, so there is none). A card
+    personalised before lock-report keys existed has none: then only a signed-in agent can
+    report it, through its token.
+    """
+    serial = card.serial()
+    challenge = server.login_challenge()
+    mac = card.lock_report_mac(
+        protocol.lock_report_message(challenge=challenge, chip_serial=serial)
+    )
+    if mac is None:
+        return server.report_locked(chip_serial=serial)
+    return server.lock_report(chip_serial=serial, challenge=challenge, mac=mac)
+
+
 def _report_lock(card: Card, server: Server | None) -> None:
-    """Tell CIS the card has locked; the lock itself is the real news, so never mask it."""
+    """Report a lock met during a command; the lock itself is the real news, so never mask it."""
     if server is None:
         return
     try:
-        server.report_locked(chip_serial=card.serial())
-    except Exception:  # noqa: BLE001, S110 - best effort: the caller raises the lock anyway
+        report_lock(card, server)
+    except Exception:  # noqa: BLE001, S110 - the caller raises the lock anyway; status retries
         pass
+
+
+def _store_lock_report_key(session: CardSession, operation: Json) -> None:
+    if key := operation.get("lock_report_key"):
+        session.store_lock_report_key(base64.b64decode(key))
 
 
 # -- signing in -----------------------------------------------------------------------------------
@@ -110,10 +135,14 @@ def login(*, card: Card, server: Server, passcode: str, progress: Progress = _qu
     serial = card.serial()
     challenge = server.login_challenge()
     progress("Signing the challenge on the card")
-    with card.session(passcode) as session:
-        signature = session.sign(
-            cert.key_id, protocol.login_message(challenge=challenge, chip_serial=serial)
-        )
+    try:
+        with card.session(passcode) as session:
+            signature = session.sign(
+                cert.key_id, protocol.login_message(challenge=challenge, chip_serial=serial)
+            )
+    except CardLocked:
+        _report_lock(card, server)
+        raise
     return server.login(
         chip_serial=serial, certificate_der=cert.der, challenge=challenge, signature=signature
     )
@@ -184,6 +213,7 @@ def personalise(
         )
         progress("Writing the certificate to the card")
         session.write_certificate(key_id, der)
+        _store_lock_report_key(session, operation)
     progress("Telling CIS the card is ready")
     server.complete(
         operation=operation["operation"],
@@ -263,15 +293,19 @@ def renew(
     passcode: str,
     holder_present: bool = False,
     progress: Progress = _quiet,
+    operation: Json | None = None,
 ) -> Personalised:
     """New key on the card, CSR proven by the old key, new certificate written, then CIS told.
 
     The old key and certificate stay on the card until CIS confirms the new one, so a renewal
-    cut short leaves the card working with its old certificate.
+    cut short leaves the card working with its old certificate. `operation`: one already
+    started (a card task the agent claimed); otherwise this starts it.
     """
     old = presented_certificate(card)
     serial = card.serial()
-    operation = server.renew(chip_serial=serial, holder_present=holder_present)
+    if operation is None:
+        operation = server.renew(chip_serial=serial, holder_present=holder_present)
+    secret = str(operation.get("secret", ""))
     try:
         with card.session(passcode) as session:
             certified = {c.key_id for c in card.certificates()}
@@ -298,17 +332,20 @@ def renew(
                 chip_serial=serial,
                 csr_pem=csr,
                 renewal_proof=proof,
+                secret=secret,
             )
             der = x509.load_pem_x509_certificate(issued["certificate_pem"].encode()).public_bytes(
                 serialization.Encoding.DER
             )
             progress("Writing the new certificate to the card")
             session.write_certificate(key_id, der)
+            _store_lock_report_key(session, operation)
             progress("Retiring the old certificate")
             server.complete(
                 operation=operation["operation"],
                 chip_serial=serial,
                 certificate_serial=issued["certificate_serial"],
+                secret=secret,
             )
             session.delete_key(old.key_id)
     except CardLocked:
@@ -339,7 +376,7 @@ class Unlocked:
     so_pin_rotated: bool
 
 
-def _unlock_with(
+def unlock_with(
     *, card: Card, server: Server, operation: Json, new_passcode: str, progress: Progress
 ) -> Unlocked:
     PasscodePolicy(**operation["passcode_policy"]).check(new_passcode)
@@ -357,6 +394,9 @@ def _unlock_with(
         raise CardError(
             "The card refused every administrator PIN CIS holds for it. Ask your RA to check it."
         )
+    if operation.get("lock_report_key"):
+        with card.session(new_passcode) as session:  # a card issued before keys existed gets one
+            _store_lock_report_key(session, operation)
     rotated = False
     problem: CardError | None = None
     progress("Changing the card's administrator PIN")
@@ -382,7 +422,7 @@ def unlock_assisted(
 ) -> Unlocked:
     policy_of(server).check(new_passcode)
     operation = server.unlock(chip_serial=card.serial(), holder_present=True)
-    return _unlock_with(
+    return unlock_with(
         card=card, server=server, operation=operation, new_passcode=new_passcode, progress=progress
     )
 
@@ -403,7 +443,7 @@ def self_unlock(
     operation = server.self_unlock_verify(
         chip_serial=card.serial(), certificate_der=cert.der, code=code
     )
-    return _unlock_with(
+    return unlock_with(
         card=card, server=server, operation=operation, new_passcode=new_passcode, progress=progress
     )
 

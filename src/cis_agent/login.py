@@ -22,7 +22,9 @@ from typing import Any
 import click
 import httpx
 
-from .cards.base import Card, CardError, StoredCertificate, newest_valid
+from . import flows
+from .api import ApiClient
+from .cards.base import Card, CardError, CardLocked, StoredCertificate, newest_valid
 from .errors import CARD_PROBLEM, NOT_SIGNED_IN, SERVER_DOWN, AgentError, from_http
 
 SIGNED_PREFIX = b"CIS-SIGNIN-v1\x00"
@@ -175,7 +177,18 @@ def sign_in_command(
         chip_serial = card.serial()
         with httpx.Client(base_url=server.rstrip("/"), transport=transport, timeout=30) as http:
             steps("Signing CIS's challenge on the card")
-            result = sign_in(card=card, http=http, passcode=passcode)
+            try:
+                result = sign_in(card=card, http=http, passcode=passcode)
+            except CardLocked:
+                # The usual place a card locks: tell CIS at once, with the card's own key.
+                reporter = ApiClient(server, transport=transport)
+                try:
+                    flows.report_lock(card, reporter)
+                except (AgentError, CardError):
+                    pass  # the lock is the news; `cis-agent status` reports it again later
+                finally:
+                    reporter.close()
+                raise
             steps.stop()
             click.echo(f"Signed in as {result.name} ({result.user_id}).")
             if result.shared_card_flagged:

@@ -6,9 +6,11 @@ The server imports this module (the agent never imports the server), so both sid
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 LOGIN_CONTEXT = b"CIS agent sign-in v1\x00"
 RENEWAL_CONTEXT = b"CIS certificate renewal v1\x00"
+LOCK_REPORT_CONTEXT = b"CIS lock report v1\x00"
 
 
 def login_message(*, challenge: str, chip_serial: str) -> bytes:
@@ -26,3 +28,13 @@ def renewal_message(*, challenge: str, chip_serial: str, csr_der: bytes) -> byte
         + b"\x00"
         + hashlib.sha256(csr_der).digest()
     )
+
+
+def lock_report_message(*, challenge: str, chip_serial: str) -> bytes:
+    """MACed by the card's lock-report key: this card, locked, answering this fresh challenge."""
+    return LOCK_REPORT_CONTEXT + challenge.encode() + b"\x00" + chip_serial.encode()
+
+
+def lock_report_mac(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256, as a card computes it with CKM_SHA256_HMAC."""
+    return hmac.new(key, message, hashlib.sha256).digest()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from cis.audit.trail import verify
+from cis.audit.verify import verify
 from cis.core import clock
 from cis.notify.sms import MemorySmsSender
 from cis.pki.models import Certificate
@@ -41,7 +41,7 @@ def test_an_ra_agent_issues_a_card_the_holder_signs_in_with_it(
     status = agent.run("status", blank)
     assert status.exit_code == 0, status.stderr
     assert "CIS: active" in status.stdout
-    assert verify()[1] is None
+    assert verify().intact
 
 
 def test_change_passcode_then_three_wrong_passcodes_lock_the_card_and_cis_shows_it(

@@ -43,7 +43,21 @@ def _empty(w: World) -> dict[str, Any]:
     return {}
 
 
+TRUST = ",".join(["RZZ", "SYNTHETIC TRUST", "YZZ", "QZZ"] + [""] * 23)
+
 ROUTES: dict[str, Route] = {
+    "import-list": Route("get", lambda w: f"{V1}/imports/"),
+    "import-submit": Route(
+        "post",
+        lambda w: f"{V1}/imports/",
+        lambda w: {"kind": "ods", "filename": "etr.csv", "content": TRUST, "ra": "RA1"},
+    ),
+    "oidc-client-list": Route("get", lambda w: f"{V1}/oidc-clients/"),
+    "oidc-client-register": Route(
+        "post",
+        lambda w: f"{V1}/oidc-clients/",
+        lambda w: {"name": "Synthetic EHR", "redirect_uris": ["https://ehr.example.org/cb"]},
+    ),
     "me": Route("get", lambda w: f"{V1}/me/"),
     "contact-start": Route(
         "post",
@@ -151,6 +165,18 @@ ROUTES: dict[str, Route] = {
 # (route, persona, expected status). Personas: anonymous; holder (no right); manager2 (every
 # right, at another RA: out of scope); the persona whose right allows it; and oneself.
 MATRIX: list[tuple[str, str, int]] = [
+    ("import-list", "holder", 403),
+    ("import-list", "manager", 403),
+    ("import-list", "desk", 200),
+    ("import-submit", "holder", 403),
+    ("import-submit", "manager", 403),
+    ("import-submit", "desk", 202),
+    ("oidc-client-list", "holder", 403),
+    ("oidc-client-list", "manager", 403),
+    ("oidc-client-list", "desk", 200),
+    ("oidc-client-register", "lsa", 403),
+    ("oidc-client-register", "manager", 403),
+    ("oidc-client-register", "desk", 201),
     ("me", "holder", 200),
     ("me", "restricted", 200),
     ("contact-start", "holder", 201),

@@ -44,7 +44,7 @@ def test_the_list_takes_a_fixed_number_of_queries(
         OrganisationFactory(serving_ra=world.ra, parent=world.head)
     with django_assert_max_num_queries(few):
         body = call("agent", "get", ORGS).json()
-    assert body["count"] == 15
+    assert len(body["results"]) == 15
     assert few <= 8
 
 
@@ -59,6 +59,7 @@ def test_detail_names_parent_ra_and_status(world: World, call: Caller) -> None:
         "address": "",
         "parent": {"ods_code": "FHQ01", "name": "Chain Head Office"},
         "serving_ra": {"code": "RA1", "name": "North RA"},
+        "geography": "",
     }
     closed = call("agent", "get", f"{ORGS}FCL01/").json()
     assert closed["status"] == "closed"

@@ -63,7 +63,7 @@ def test_detail_lists_full_role_codes_and_activities(world: World, call: Caller)
         {
             "code": "R8000",
             "name": "Clinical Practitioner Access Role",
-            "full_code": "S8001:G8005:R8000",
+            "full_code": "S8000:G8000:R8000",
         }
     ]
     assert body["activities"] == [{"code": "B0825", "name": "Amend patient demographics"}]

@@ -7,6 +7,7 @@ one write transaction in at a time, so there a single chain serves and this cann
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -14,7 +15,8 @@ import pytest
 from django.db import connection, connections, transaction
 
 from cis.audit.models import AuditEvent, AuditHead
-from cis.audit.trail import record, verify
+from cis.audit.trail import record
+from cis.audit.verify import verify
 from cis.authz.policy import CONSOLE
 
 SQLITE_REASON = "SQLite admits one writer at a time, so it writes to a single chain"
@@ -63,33 +65,40 @@ def test_concurrent_writers_take_free_chains_and_every_chain_verifies(settings: 
         )
         assert seqs == list(range(1, len(seqs) + 1))
         assert AuditHead.objects.get(id=chain).seq == len(seqs)
-    assert verify() == (writers * each, None)
+    result = verify()
+    assert result.intact and result.events == writers * each
 
 
 @pytest.mark.django_db
 def test_verify_checks_every_chain(settings: object) -> None:
     """Whatever wrote them, events in a second chain are checked like the first's."""
+    from cis.audit.chain import GENESIS, SEALED_FIELDS, event_seal
+
+    from .tamper import as_database_owner
+
     for n in range(3):
         _record(n)
     # Move the last two events to a chain of their own, as a second writer would have written
-    # them, and give that chain its head: still intact.
+    # them (sealed with the key, as that writer would), and give that chain its head: intact.
     first, second, third = AuditEvent.objects.order_by("id")
-    AuditHead.objects.filter(id=1).update(seq=1, hash=first.hash)
-    from cis.audit.chain import GENESIS, event_hash  # noqa: PLC0415
-    from cis.audit.trail import _stored_fields  # noqa: PLC0415
-
     prev = GENESIS
-    for seq, event in enumerate((second, third), start=1):
-        event.chain, event.seq, event.prev_hash = 2, seq, prev
-        event.hash = event_hash(prev, _stored_fields(event))
-        event.save()
-        prev = event.hash
+    with as_database_owner():
+        AuditHead.objects.filter(id=1).update(seq=1, hash=first.hash)
+        for seq, event in enumerate((second, third), start=1):
+            event.chain, event.seq, event.prev_hash = 2, seq, prev
+            fields = {name: getattr(event, name) for name in SEALED_FIELDS}
+            fields["at"] = event.at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+            event.hash = event_seal(prev, fields)
+            event.save()
+            prev = event.hash
     AuditHead.objects.create(id=2, seq=2, hash=prev)
-    assert verify() == (3, None)
+    result = verify()
+    assert result.intact and result.events == 3
 
     # Cutting off chain 2's latest event is found, and named in that chain.
-    AuditEvent.objects.filter(pk=third.pk).delete()
-    count, broken = verify()
+    with as_database_owner():
+        AuditEvent.objects.filter(pk=third.pk).delete()
+    broken = verify().problem
     assert broken is not None
     assert broken.chain == 2
     assert broken.where == "event #2 of chain 2"

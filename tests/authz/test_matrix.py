@@ -38,11 +38,15 @@ WHO: dict[Action, set[str]] = {
     Action.ORGANISATION_CREATE: {"ra_manager", "service_desk"},
     Action.ORGANISATION_UPDATE: {"ra_manager", "service_desk"},
     Action.ORGANISATION_CLOSE: {"ra_manager", "service_desk"},
+    Action.ORGANISATION_REOPEN: {"ra_manager", "service_desk"},
+    Action.ORGANISATION_MOVE: {"ra_manager", "service_desk"},
     Action.RA_MANAGE: {"service_desk"},
     Action.CATALOGUE_MANAGE: {"service_desk"},
+    Action.CATALOGUE_VIEW: {*ACTORS},  # everyone: the catalogue is national, public data
     Action.POSITION_VIEW: ADMINS,
     Action.POSITION_CREATE: {"ra_agent_advanced", "ra_manager"},
     Action.POSITION_UPDATE: {"ra_agent_advanced", "ra_manager"},
+    Action.POSITION_RETIRE: {"ra_agent_advanced", "ra_manager"},
     Action.ASSIGNMENT_VIEW: ADMINS,
     Action.ASSIGNMENT_CREATE: RA_AGENTS,
     Action.ASSIGNMENT_END: RA_AGENTS,
@@ -50,6 +54,9 @@ WHO: dict[Action, set[str]] = {
     Action.RIGHT_GRANT: {"ra_manager", "service_desk"},
     Action.RIGHT_REVOKE: {"ra_manager", "service_desk"},
     Action.AUDIT_VIEW: {"ra_manager", "service_desk"},
+    Action.REPORT_VIEW: ADMINS,
+    Action.APPROVAL_POLICY_MANAGE: {"service_desk"},
+    Action.IMPORT_RUN: {"service_desk"},
 }
 # The card holder's own rights over their own record.
 SELF_SERVICE = {
@@ -70,14 +77,26 @@ BLOCKED_WHEN_CLOSED = {
     Action.ASSIGNMENT_CREATE,
     Action.RIGHT_GRANT,
 }
-NO_TARGET = {Action.PERSON_SEARCH, Action.RA_MANAGE, Action.CATALOGUE_MANAGE, Action.AUDIT_VIEW}
+NO_TARGET = {
+    Action.PERSON_SEARCH,
+    Action.RA_MANAGE,
+    Action.CATALOGUE_VIEW,
+    Action.CATALOGUE_MANAGE,
+    Action.AUDIT_VIEW,
+    Action.REPORT_VIEW,
+    Action.APPROVAL_POLICY_MANAGE,
+    Action.IMPORT_RUN,
+}
 ABOUT_AN_ORG = {
     Action.ORGANISATION_VIEW,
     Action.ORGANISATION_UPDATE,
     Action.ORGANISATION_CLOSE,
+    Action.ORGANISATION_REOPEN,
+    Action.ORGANISATION_MOVE,
     Action.POSITION_CREATE,
     Action.POSITION_VIEW,
     Action.POSITION_UPDATE,
+    Action.POSITION_RETIRE,
 }
 ABOUT_AN_RA = {Action.PERSON_CREATE, Action.ORGANISATION_CREATE}
 
@@ -133,10 +152,12 @@ def target_for(
         Action.ORGANISATION_VIEW,
         Action.ORGANISATION_UPDATE,
         Action.ORGANISATION_CLOSE,
+        Action.ORGANISATION_REOPEN,
+        Action.ORGANISATION_MOVE,
         Action.POSITION_CREATE,
     ):
         return home
-    if action in (Action.POSITION_VIEW, Action.POSITION_UPDATE):
+    if action in (Action.POSITION_VIEW, Action.POSITION_UPDATE, Action.POSITION_RETIRE):
         if target == "self":
             return Position.objects.get(organisation=world.head_office, name="Staff")
         return world.assignment[target].position
@@ -211,7 +232,18 @@ def test_the_directory_matrix_covers_the_directory_actions() -> None:
         a
         for a in Action
         if a.value.split(".")[0]
-        in {"person", "organisation", "ra", "catalogue", "position", "assignment", "right", "audit"}
+        in {
+            "person",
+            "organisation",
+            "ra",
+            "catalogue",
+            "position",
+            "assignment",
+            "right",
+            "audit",
+            "approval_policy",
+            "import",
+        }
     }
     assert directory <= set(WHO)
 

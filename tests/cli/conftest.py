@@ -18,8 +18,9 @@ from cis.organisations.models import Organisation, RegistrationAuthority
 from cis.organisations.services import organisation_create, ra_create
 from cis.people.models import ContactVerification, IdentityCheck, Person
 from cis.people.services import person_create, person_verify_identity
+from cis.rbac.catalogue import catalogue_load
 from cis.rbac.models import JobRole, Position, PositionAssignment
-from cis.rbac.services import catalogue_load, position_create
+from cis.rbac.services import position_create
 from cis.rights.models import RightGrant
 
 COUNTED = (
@@ -98,13 +99,13 @@ def directory(db: None) -> Directory:
         actor=CONSOLE, ods_code="B82005", name="A Surgery", org_type="gp_practice", serving_ra=ra
     )
     pharmacist_post = position_create(
-        actor=CONSOLE, organisation=branch, name="Pharmacist", job_role_codes=["R8006"]
+        actor=CONSOLE, organisation=branch, name="Pharmacist", job_role_codes=["R8003", "R1290"]
     )
     dispenser_post = position_create(
         actor=CONSOLE,
         organisation=branch,
         name="Dispenser",
-        job_role_codes=["R8010"],
+        job_role_codes=["R8008", "R0011"],
         assignable=True,
     )
     verified = person_create(

@@ -40,11 +40,15 @@ def _person_add(*extra: str) -> tuple[str, ...]:
 @pytest.mark.parametrize(
     ("ods", "org_type", "match"),
     [
-        ("FLM4", "community_pharmacy", "not a valid ODS code for this type of organisation"),
+        (
+            "FLM4",
+            "community_pharmacy",
+            "Enter an ODS code in the correct format for this type of organisation",
+        ),
         ("XLM49", "community_pharmacy", "five characters starting with F"),
         ("A8100", "gp_practice", "a letter and five digits"),
-        ("RR", "nhs_trust", "not a valid ODS code"),
-        ("F-M49", "community_pharmacy", "not a valid ODS code"),
+        ("RR", "nhs_trust", "Enter an ODS code in the correct format"),
+        ("F-M49", "community_pharmacy", "Enter an ODS code in the correct format"),
     ],
 )
 def test_a_malformed_ods_code(
@@ -75,19 +79,25 @@ def test_an_unknown_user_id(cis: Cis, directory: Directory) -> None:
 
 @pytest.mark.parametrize("email", ["not-an-email", "ruth@", "ruth@example..uk"])
 def test_a_malformed_email(cis: Cis, directory: Directory, email: str) -> None:
-    _refused(cis, *_person_add("--email", email), match="is not a valid email address")
+    _refused(
+        cis, *_person_add("--email", email), match="Enter an email address in the correct format"
+    )
 
 
 @pytest.mark.parametrize("mobile", ["0161 496 0000", "07700 90012", "+33 6 12 34 56 78"])
 def test_a_malformed_mobile(cis: Cis, directory: Directory, mobile: str) -> None:
-    _refused(cis, *_person_add("--mobile", mobile), match="is not a valid UK mobile number")
+    _refused(
+        cis,
+        *_person_add("--mobile", mobile),
+        match="Enter a UK mobile number in the correct format",
+    )
 
 
 def test_a_date_of_birth_in_the_future(cis: Cis, directory: Directory) -> None:
     tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
     _refused(
         cis, "person", "add", "--given", "Ruth", "--family", "Ellis", "--dob", tomorrow,
-        "--ra", "RA-T", match="date of birth cannot be in the future",
+        "--ra", "RA-T", match="Date of birth must be in the past",
     )  # fmt: skip
 
 
@@ -103,12 +113,12 @@ def test_an_end_date_before_its_start(cis: Cis, directory: Directory) -> None:
         cis, "assignment", "add", "--person", directory.verified.user_id,
         "--position-id", str(directory.pharmacist_post.pk),
         "--start", "2025-06-01", "--end", "2025-05-31",
-        match="end date cannot be before the start date",
+        match="End date must be the same as or after the start date",
     )  # fmt: skip
     _refused(
         cis, "right", "grant", "--person", directory.verified.user_id, "--right", "lsa",
         "--org", "FAB12", "--start", "2025-06-01", "--end", "2025-05-01",
-        match="end date cannot be before the start date",
+        match="End date must be the same as or after the start date",
     )  # fmt: skip
 
 
@@ -150,7 +160,7 @@ def test_unknown_references_are_named(cis: Cis, directory: Directory) -> None:
     _refused(cis, "org", "show", "FXX99", match="No organisation with ODS code FXX99")
     _refused(
         cis, "position", "add", "--org", "FAB12", "--name", "Odd", "--roles", "R0000",
-        match="Unknown job roles: R0000",
+        match="Not in the catalogue: R0000",
     )  # fmt: skip
     _refused(
         cis, "assignment", "add", "--person", directory.verified.user_id, "--position-id", "9999",

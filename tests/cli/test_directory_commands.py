@@ -35,26 +35,29 @@ def test_rbac_load_loads_the_catalogue_then_only_updates_it(cis: Cis) -> None:
     out = cis("rbac", "load")
     assert "created" in out
     assert JobRole.objects.filter(code="R8000").exists()
-    again = cis("rbac", "load")
-    assert ": 0 created" in again
     assert _last_event().action == "catalogue.manage"
-    assert "S8001:G8005:R8000" in cis("rbac", "roles")
+    events = AuditEvent.objects.count()
+    again = cis("rbac", "load")
+    assert "nothing changed" in again
+    assert AuditEvent.objects.count() == events
+    assert "S8000:G8000:R8000" in cis("rbac", "roles")
 
 
 def test_rbac_load_reads_another_file(cis: Cis, tmp_path: Path) -> None:
     catalogue = tmp_path / "catalogue.json"
     catalogue.write_text(
         '{"version": "t1", "areas_of_work": [], "activities": [], "job_roles": '
-        '[{"code": "R9999", "sector": "S1", "group": "G1", "name": "Test role"}]}'
+        '[{"code": "R9999", "sector": "S1000", "group": "G1000", "name": "Test role"}]}'
     )
-    assert "Loaded catalogue t1: 1 created" in cis("rbac", "load", "--file", str(catalogue))
-    assert JobRole.objects.get(code="R9999").illustrative
+    out = cis("rbac", "load", "--file", str(catalogue))
+    assert "Loaded t1 as catalogue version 1: 1 created" in out
+    assert JobRole.objects.get(code="R9999").full_code == "S1000:G1000:R9999"
 
 
 def test_ra_add_and_list(cis: Cis, cis_json: CisJson) -> None:
     out = cis("ra", "add", "--code", "ra-x", "--name", "Example RA")
     assert "Created Example RA (RA-X)" in out
-    assert cis_json("ra", "list") == [{"code": "RA-X", "name": "Example RA"}]
+    assert [(r["code"], r["name"]) for r in cis_json("ra", "list")] == [("RA-X", "Example RA")]
     assert _last_event().target_ref == "RA-X"
 
 
@@ -137,12 +140,12 @@ def test_person_close_and_reopen(cis: Cis, directory: Directory) -> None:
 def test_position_add_and_list(cis: Cis, cis_json: CisJson, directory: Directory) -> None:
     created = cis_json(
         "position", "add", "--org", "FAB12", "--name", "Counter Assistant",
-        "--roles", "R8008", "--activities", "B0068", "--assignable",
+        "--roles", "R8008", "--activities", "B0570", "--assignable",
     )  # fmt: skip
     assert created["assignable"] is True
     assert created["job_roles"] == ["R8008"]
-    assert "B0068" in created["activities"]
-    assert "B0825" in created["activities"]  # the role's baseline comes with it
+    assert "B0570" in created["activities"]
+    assert "B0572" in created["activities"]  # the role's baseline comes with it
     listed = cis("position", "list", "--org", "FAB12")
     assert "Counter Assistant" in listed
     assert "assignable" in listed
@@ -215,7 +218,7 @@ def test_acting_as_an_ra_agent_is_audited_under_their_name(
 
 def test_audit_verify_says_the_chain_is_intact(cis: Cis, directory: Directory) -> None:
     total = AuditEvent.objects.count()
-    assert cis("audit", "verify").strip() == f"Audit chain intact: {total} events"
+    assert cis("audit", "verify").splitlines()[0] == f"Audit chain intact: {total} events"
 
 
 def test_the_positions_created_by_the_cli_are_real_positions(
@@ -224,3 +227,40 @@ def test_the_positions_created_by_the_cli_are_real_positions(
     cis("position", "add", "--org", "B82005", "--name", "GP", "--roles", "R8000")
     position = Position.objects.get(organisation__ods_code="B82005", name="GP")
     assert list(position.job_roles.values_list("code", flat=True)) == ["R8000"]
+
+
+def test_org_update_move_close_on_a_date_and_reopen(
+    cis: Cis, cis_json: CisJson, directory: Directory
+) -> None:
+    out = cis("org", "update", "FAB12", "--name", "Chain Branch (Market St)", "--geography", "qwo")
+    assert "Updated Chain Branch (Market St) (FAB12)" in out
+    shown = cis_json("org", "show", "FAB12")
+    assert shown["parent"] == "PHQ01"
+    assert "on its own" in cis("org", "move", "FAB12", "--no-parent")
+    assert "under Chain Head Office (PHQ01)" in cis("org", "move", "FAB12", "--parent", "PHQ01")
+    cis("org", "close", "FAB12", "--on", "2026-01-31")
+    assert Organisation.objects.get(ods_code="FAB12").closed_on == dt.date(2026, 1, 31)
+    assert "Reopened" in cis("org", "reopen", "FAB12")
+    with pytest.raises(CommandError, match="is not closed"):
+        cis("org", "reopen", "FAB12")
+    assert [e.action for e in AuditEvent.objects.filter(target_ref="FAB12")][-5:] == [
+        "organisation.update",
+        "organisation.move",
+        "organisation.move",
+        "organisation.close",
+        "organisation.reopen",
+    ]
+
+
+def test_ra_contact_details_and_area(cis: Cis, cis_json: CisJson, directory: Directory) -> None:
+    cis(
+        "ra", "update", "RA-T", "--phone", "0113 496 0000", "--hours", "Weekdays 9 to 5",
+        "--email", "ra.t@example.nhs.uk", "--geographies", "QWO,02T",
+    )  # fmt: skip
+    shown = cis_json("ra", "show", "RA-T")
+    assert shown["phone"] == "0113 496 0000" and shown["geographies"] == ["02T", "QWO"]
+    assert "Weekdays 9 to 5" in cis("ra", "show", "RA-T")
+    with pytest.raises(CommandError, match="not a telephone number"):
+        cis("ra", "update", "RA-T", "--phone", "ring us")
+    with pytest.raises(CommandError, match="QWO already belongs"):
+        cis("ra", "add", "--code", "RA-U", "--name", "Another", "--geographies", "QWO")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,27 @@ def test_an_existing_file_is_never_overwritten(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         write_private(path, b"two")
     assert path.read_bytes() == b"one"
+
+
+def test_a_file_is_never_seen_half_written(tmp_path: Path) -> None:
+    """Whoever finds the file reads all of it: it appears under its name only when whole."""
+    path = tmp_path / "key"
+    seen: list[bytes] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                seen.append(path.read_bytes())
+            except FileNotFoundError:
+                continue
+
+    watcher = threading.Thread(target=reader)
+    watcher.start()
+    try:
+        write_private(path, b"x" * 4_000_000)
+    finally:
+        stop.set()
+        watcher.join()
+    assert all(len(found) == 4_000_000 for found in seen)
+    assert [p.name for p in tmp_path.iterdir()] == ["key"]  # no draft left behind

@@ -49,9 +49,12 @@ def test_demo_writes_a_persona_file_with_the_documented_fields() -> None:
         person = Person.objects.get(user_id=persona["user_id"])
         assert persona["name"] == person.full_name
         assert persona["role"] in ROLES
-        assert persona["card"] == (
-            f"virtual:{Path(settings.DATA_DIR).resolve()}/cards/{person.user_id}.card"
-        )
+        if persona["card_state"] == "none":
+            assert persona["card"] is None  # a new starter: no card yet
+        else:
+            assert persona["card"] == (
+                f"virtual:{Path(settings.DATA_DIR).resolve()}/cards/{person.user_id}.card"
+            )
         assert re.fullmatch(r"[0-9]{4,8}", persona["passcode"])
         assert persona["name"] in out
         assert persona["user_id"] in out
@@ -64,6 +67,50 @@ def test_demo_writes_a_persona_file_with_the_documented_fields() -> None:
             )
         )
         assert held == ({persona["right"]} if persona["right"] else set())
+    _the_lsas_pharmacy_shows_every_card_state(personas)
+    for journey in cast.JOURNEYS:
+        assert journey.title in out
+        assert journey.who in out
+
+
+def _the_lsas_pharmacy_shows_every_card_state(personas: list[dict[str, Any]]) -> None:
+    """At Priya Shah's branch: cards in and past their renewal window, a locked one, a holder
+    with no card yet, an RPA and a temporary-access person; and blank cards for the RA."""
+    import datetime as dt
+
+    from cis.core import clock
+    from cis.smartcards.models import Smartcard
+    from cis.smartcards.services.common import current_link
+    from cis_agent.cards.virtual import VirtualCard
+
+    by_name = {p["name"]: p for p in personas}
+    now = clock.now()
+
+    def card_of(name: str) -> Smartcard:
+        return Smartcard.objects.get(holder__user_id=by_name[name]["user_id"])
+
+    def expires(name: str) -> dt.datetime:
+        link = current_link(card_of(name))
+        assert link is not None
+        return link.certificate.not_after
+
+    renewal = expires("Gareth Lloyd") - now
+    assert dt.timedelta(days=1) < renewal < dt.timedelta(days=90)
+    assert expires("Chloe Barker") < now
+    assert card_of("Megan Holt").status == "locked"
+    megan = VirtualCard(Path(by_name["Megan Holt"]["card"].removeprefix("virtual:")))
+    assert megan.is_locked()
+    assert not Smartcard.objects.filter(holder__user_id=by_name["Sam Whitworth"]["user_id"])
+    assert by_name["Sam Whitworth"]["card"] is None
+    kinds = set(
+        Person.objects.filter(assignments__position__organisation__ods_code="FLM49").values_list(
+            "kind", flat=True
+        )
+    )
+    assert {"person", "rpa", "temporary"} <= kinds
+    for number in range(1, cast.BLANK_CARDS + 1):
+        blank = VirtualCard(Path(settings.DATA_DIR) / "cards" / f"blank-{number}.card")
+        assert not blank.is_initialised()
 
 
 def test_demo_twice_adds_nothing_and_says_so() -> None:
@@ -85,7 +132,7 @@ def no_world(monkeypatch: pytest.MonkeyPatch) -> None:
         "persona_records",
         lambda: [{"name": "A Persona", "role": "Card holder", "user_id": "100000000099"}],
     )
-    monkeypatch.setattr(demo_command, "ensure_persona_cards", lambda records: [])
+    monkeypatch.setattr(demo_command, "ensure_demo_cards", lambda records: [])
 
 
 def test_demo_runs_ca_init_when_there_is_one(

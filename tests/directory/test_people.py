@@ -17,11 +17,11 @@ from cis.core.errors import (
     ProbableDuplicate,
     RateLimited,
     ValidationFailed,
+    WrongCode,
 )
 from cis.notify.sms import MemorySmsSender
 from cis.people.models import Person, PersonStatus
 from cis.people.services import (
-    WrongCode,
     contact_change_confirm,
     contact_change_start,
     contact_confirm_in_person,
@@ -59,9 +59,9 @@ def test_a_new_person_is_restricted_with_a_12_digit_user_id() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("email", "not-an-email", "not a valid email"),
-        ("mobile", "12345", "not a valid UK mobile"),
-        ("date_of_birth", dt.date.today() + dt.timedelta(days=1), "cannot be in the future"),
+        ("email", "not-an-email", "Enter an email address in the correct format"),
+        ("mobile", "12345", "Enter a UK mobile number in the correct format"),
+        ("date_of_birth", dt.date.today() + dt.timedelta(days=1), "must be in the past"),
         ("given_name", "   ", "Enter the given name"),
         ("kind", "robot", "not a kind of person"),
     ],

@@ -59,8 +59,8 @@ class JobRoleFactory(factory.django.DjangoModelFactory):
 
     code = "R8000"
     name = "Clinical Practitioner Access Role"
-    sector_code = "S8001"
-    group_code = "G8005"
+    sector_code = "S8000"
+    group_code = "G8000"
 
 
 class ActivityFactory(factory.django.DjangoModelFactory):

@@ -94,12 +94,17 @@ def test_list_names_every_job() -> None:
     call_command("jobs", "list", stdout=out)
     names = [line.split(":")[0] for line in out.getvalue().splitlines()]
     assert names == [
+        "end-expired-access",
+        "run-imports",
         "publish-crl",
+        "presign-ocsp",
         "escalate-requests",
         "expire-requests",
         "certificate-reminders",
         "purge-sign-in",
+        "backchannel-logout",
         "send-notifications",
+        "audit-checkpoint",
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -31,10 +32,14 @@ def test_discovery_names_the_issuer_it_was_fetched_from() -> None:
 def test_discovery_offers_only_what_the_server_accepts() -> None:
     document = http().get("/.well-known/openid-configuration").json()
     assert document["response_types_supported"] == ["code"]
-    assert document["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert document["grant_types_supported"] == [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+    ]
     assert document["code_challenge_methods_supported"] == ["S256"]
-    assert document["id_token_signing_alg_values_supported"] == ["ES256"]
-    assert set(document["scopes_supported"]) == set(ALL_SCOPES.split())
+    assert document["id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
+    assert set(document["scopes_supported"]) == {*ALL_SCOPES.split(), "system"}
     for claim in (
         "sub",
         "acr",
@@ -54,22 +59,29 @@ def test_configured_issuer_is_used(settings: object) -> None:
     assert document["token_endpoint"] == "https://cis.example.nhs.uk/oidc/token"
 
 
-def test_jwks_publishes_one_public_es256_key() -> None:
+def test_jwks_publishes_one_public_es256_and_one_rs256_key() -> None:
     keys = http().get("/oidc/jwks").json()["keys"]
-    assert len(keys) == 1
-    key = keys[0]
-    assert (key["kty"], key["crv"], key["alg"], key["use"]) == ("EC", "P-256", "ES256", "sig")
-    assert "d" not in key  # never the private part
-    assert key["kid"]
+    assert [k["alg"] for k in keys] == ["ES256", "RS256"]
+    es256, rs256 = keys
+    assert (es256["kty"], es256["crv"], es256["use"]) == ("EC", "P-256", "sig")
+    assert (rs256["kty"], rs256["e"], rs256["use"]) == ("RSA", "AQAB", "sig")
+    assert len(base64.urlsafe_b64decode(rs256["n"] + "==")) * 8 >= 2048
+    for key in keys:
+        assert "d" not in key and "p" not in key  # never the private part
+        assert key["kid"]
 
 
-def test_rotating_the_key_keeps_the_previous_one_published() -> None:
+def test_rotating_the_keys_keeps_the_previous_ones_published() -> None:
     before = http().get("/oidc/jwks").json()["keys"]
     call_command("oidc", "rotate-key")
     after = http().get("/oidc/jwks").json()["keys"]
-    assert len(after) == 2
-    assert before[0]["kid"] in {k["kid"] for k in after}
-    assert after[0]["kid"] != before[0]["kid"]  # the new key signs from now on
+    assert len(after) == 4
+    assert {k["kid"] for k in before} < {k["kid"] for k in after}
+    call_command("oidc", "rotate-key", "--alg", "RS256")
+    latest = http().get("/oidc/jwks").json()["keys"]
+    assert len(latest) == 4  # the one before the previous RS256 key is gone
+    assert before[1]["kid"] not in {k["kid"] for k in latest}
+    assert before[0]["kid"] in {k["kid"] for k in latest}
 
 
 def _authlib(rp: NewClient) -> OAuth2Client:
@@ -129,7 +141,7 @@ def test_server_code_flow_with_a_real_client_library(rp: NewClient, asha: Holder
     roles = claims["nhsid_nrbac_roles"]
     assert isinstance(roles, list) and len(roles) == 1
     assert roles[0]["org_code"] == assignment.position.organisation.ods_code
-    assert roles[0]["role_code"] == "S8001:G8005:R8000"
+    assert roles[0]["role_code"] == "S8000:G8000:R8000"
     assert roles[0]["activity_codes"] == ["B0825"]
 
     info = client.get(ISSUER + "/oidc/userinfo").json()

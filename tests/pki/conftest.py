@@ -16,7 +16,7 @@ from cis.audit.chain import GENESIS
 from cis.audit.models import AuditHead
 from cis.organisations.models import Organisation, RegistrationAuthority
 from cis.people.models import Person
-from cis.pki import authority, crl, hierarchy, ocsp, ocsp_cache, profiles
+from cis.pki import authority, crl, hierarchy, ocsp, profiles
 from cis.rights.models import Right
 from tests.factories.directory import (
     AssignmentFactory,
@@ -47,11 +47,10 @@ def _audit_head(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_ocsp_cache() -> Iterator[None]:
-    ocsp_cache.clear()
+def _forget_the_ca() -> Iterator[None]:
+    # Stored OCSP answers live in the test's database, which goes with the test.
     authority.forget_current()
     yield
-    ocsp_cache.clear()
     authority.forget_current()
 
 

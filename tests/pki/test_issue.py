@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from cis.audit.models import AuditEvent
@@ -128,6 +130,37 @@ def test_weak_or_unusual_keys_are_refused_with_a_reason(
 ) -> None:
     with pytest.raises(ValidationFailed, match=message):
         certificate_issue(actor=people.agent, person=people.holder, csr_pem=make_csr(new_key(kind)))
+    assert not Certificate.objects.exists()
+
+
+def test_an_rsa_key_with_a_small_public_exponent_is_refused(
+    ca: Hierarchy, people: Directory
+) -> None:
+    key = rsa.generate_private_key(public_exponent=3, key_size=2048)
+    with pytest.raises(ValidationFailed, match="public exponent 3; CIS needs an odd exponent"):
+        certificate_issue(actor=people.agent, person=people.holder, csr_pem=make_csr(key))
+    assert not Certificate.objects.exists()
+
+
+def test_a_sha1_signed_request_is_refused_saying_why(
+    ca: Hierarchy, people: Directory, tmp_path: Path
+) -> None:
+    # cryptography will not sign with SHA-1 any more; OpenSSL still will, as old cards do.
+    key = tmp_path / "key.pem"
+    key.write_bytes(
+        new_key("rsa-2048").private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    csr = subprocess.run(
+        ["openssl", "req", "-new", "-sha1", "-key", str(key), "-subj", "/CN=x"],  # noqa: S607
+        capture_output=True,
+        check=True,
+    ).stdout
+    with pytest.raises(ValidationFailed, match="signed with SHA1, which CIS no longer trusts"):
+        certificate_issue(actor=people.agent, person=people.holder, csr_pem=csr)
     assert not Certificate.objects.exists()
 
 

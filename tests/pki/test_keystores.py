@@ -63,7 +63,11 @@ def _no_key_material_in_database() -> None:
 def test_file_keys_are_encrypted_and_private(ca: hierarchy.Hierarchy, settings: Any) -> None:
     directory = Path(settings.DATA_DIR) / "ca"
     files = sorted(directory.glob("*.key.pem"))
-    assert len(files) == 3  # root, issuing, OCSP responder
+    # Root, issuing, OCSP responder, and the audit trail's checkpoint and MAC keys (made by the
+    # first audit events).
+    assert len(files) == 5
+    assert {p.name.split("-")[1] for p in files} == {"root", "issuing", "ocsp", "audit"}
+    assert (directory / "cis-audit-mac-k1.mac.key.pem") in files
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert path.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
@@ -73,7 +77,7 @@ def test_file_keys_are_encrypted_and_private(ca: hierarchy.Hierarchy, settings: 
     assert stat.S_IMODE(passphrase.stat().st_mode) == 0o600
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     key = serialization.load_pem_private_key(
-        files[0].read_bytes(), passphrase.read_text().strip().encode()
+        files[-1].read_bytes(), passphrase.read_text().strip().encode()
     )
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     _no_key_material_in_database()
@@ -250,3 +254,31 @@ def test_wrong_pin_is_a_clear_error(token: hsm.Token, settings: Any) -> None:
         store.generate(label="x", algorithm=KeyAlgorithm.EC_P256)
     with pytest.raises(InvalidState, match="CIS_CA_PKCS11_TOKEN_LABEL"):
         Pkcs11KeyStore(module=token.module, token_label="", pin="")
+
+
+def test_audit_keys_on_the_token(hsm_settings: hsm.Token, settings: Any) -> None:
+    """With the CA on a token, the audit trail's HMAC and checkpoint keys are made there too:
+    a secret key the token never reveals, used with CKM_SHA256_HMAC."""
+    from django.db import transaction  # noqa: PLC0415
+
+    from cis.audit import checkpoints, keys  # noqa: PLC0415
+    from cis.audit.trail import record  # noqa: PLC0415
+    from cis.audit.verify import verify  # noqa: PLC0415
+    from cis.authz.policy import CONSOLE  # noqa: PLC0415
+
+    keys.forget()
+    with transaction.atomic():
+        record(actor=CONSOLE, rule="t", action="test.a", target_type="t", target_ref="1")
+    checkpoints.write()
+    store = Pkcs11KeyStore.from_settings()
+    assert store.mac_key_exists("cis-audit-mac-k1")
+    secret = store._secret_key("cis-audit-mac-k1")
+    assert secret[pkcs11.Attribute.SENSITIVE] and not secret[pkcs11.Attribute.EXTRACTABLE]
+    with pytest.raises(pkcs11.exceptions.AttributeSensitive):
+        secret[pkcs11.Attribute.VALUE]
+    one = store.mac("cis-audit-mac-k1", b"data")
+    assert len(one) == 32 and one == store.mac("cis-audit-mac-k1", b"data")
+    assert one != store.mac("cis-audit-mac-k1", b"other")
+    assert not list((Path(settings.DATA_DIR) / "ca").glob("*.key.pem"))
+    assert verify().intact
+    keys.forget()

@@ -18,7 +18,8 @@ from cis.core import clock
 from cis.pki import authority
 from cis.pki import ocsp as responder
 from cis.pki.hierarchy import Hierarchy
-from cis.pki.models import Certificate
+from cis.pki.models import Certificate, OcspResponse
+from cis.pki.ocsp_presign import presign
 from cis.pki.services import certificate_issue, certificate_revoke
 
 from .conftest import Directory, make_csr
@@ -245,3 +246,45 @@ def test_no_ca_means_try_later(client: Client, db: None) -> None:
         .public_bytes(serialization.Encoding.DER)
     )
     assert _post(client, body).response_status == ocsp.OCSPResponseStatus.TRY_LATER
+
+
+def test_answers_signed_ahead_are_served_without_signing(
+    ca: Hierarchy, issued: Certificate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert presign() >= 1
+    assert presign() == 0  # nothing due: each is signed once per refresh
+    stored = OcspResponse.objects.get(serial_hex=issued.serial_hex, hash_name="sha1")
+
+    def no_signing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pre-signed answer was signed again")
+
+    monkeypatch.setattr(responder, "sign_response", no_signing)
+    answer = responder.respond(_request(_cert(issued), ca.issuing.certificate))
+    assert answer.cached
+    assert answer.der == bytes(stored.der)
+    assert ocsp.load_der_ocsp_response(answer.der).certificate_status == ocsp.OCSPCertStatus.GOOD
+
+
+def test_answers_are_signed_again_ahead_of_their_refresh(
+    ca: Hierarchy, issued: Certificate
+) -> None:
+    presign()
+    first = OcspResponse.objects.get(serial_hex=issued.serial_hex)
+    clock.travel(dt.timedelta(hours=9))  # served for 12 hours; renewed in the last quarter
+    assert presign() >= 1
+    renewed = OcspResponse.objects.get(serial_hex=issued.serial_hex)
+    assert renewed.this_update > first.this_update
+    assert renewed.refresh_at > clock.now() + dt.timedelta(hours=11)
+
+
+def test_a_revocation_is_answered_revoked_at_once_despite_the_presigned_good(
+    client: Client, ca: Hierarchy, people: Directory, issued: Certificate
+) -> None:
+    presign()
+    body = _request(_cert(issued), ca.issuing.certificate)
+    assert _post(client, body).certificate_status == ocsp.OCSPCertStatus.GOOD
+    certificate_revoke(actor=people.agent, certificate=issued, reason="keyCompromise")
+    assert _post(client, body).certificate_status == ocsp.OCSPCertStatus.REVOKED
+    # The revoked answer is stored for every worker, and the next job run leaves it be.
+    assert responder.respond(body).cached
+    assert presign() == 0

@@ -9,7 +9,8 @@ from cryptography import x509
 from django.db import transaction
 
 from cis.audit.models import AuditEvent
-from cis.authz.policy import CONSOLE, Decision
+from cis.authz.actions import Action
+from cis.authz.policy import CONSOLE
 from cis.core import clock
 from cis.core.errors import InvalidState, NotPermitted, ValidationFailed
 from cis.pki import crl
@@ -128,30 +129,67 @@ def test_revoke_is_for_ra_agents_in_scope_not_for_oneself(ca: Hierarchy, people:
     assert Certificate.objects.filter(status=CertificateStatus.VALID).count() == 2
 
 
-def test_another_service_may_bring_its_own_decision(ca: Hierarchy, people: Directory) -> None:
-    """A card renewal by the holder asks the policy for its own action, then supersedes."""
+def test_a_card_step_is_decided_as_its_card_action(ca: Hierarchy, people: Directory) -> None:
+    """A holder renewing their own card gets the certificate and supersedes the old one: the
+    policy decides both as steps of the renewal, which the holder may take on their own card."""
     old = _issue(people)
-    decision = Decision(True, "self-service")
     with transaction.atomic():
         new = certificate_issue(
             actor=people.holder,
             person=people.holder,
             csr_pem=make_csr(),
             card_ref="card-1",
-            authorised_by=decision,
+            card_action=Action.CARD_RENEW,
         )
         certificate_supersede(
-            actor=people.holder, certificate=old, replacement=new, authorised_by=decision
+            actor=people.holder,
+            certificate=old,
+            replacement=new,
+            card_action=Action.CARD_RENEW,
         )
     old.refresh_from_db()
     assert old.status == CertificateStatus.SUPERSEDED
     assert old.superseded_by == new
     assert new.card_ref == "card-1"
+    rules = set(
+        AuditEvent.objects.filter(
+            target_ref__in=[old.serial_hex, new.serial_hex], actor_ref=people.holder.user_id
+        ).values_list("rule", flat=True)
+    )
+    assert rules == {"step-of:card.renew:self-service"}
     entry = _crl().get_revoked_certificate_by_serial_number(int(old.serial_hex, 16))
     assert entry is not None
     assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == (
         x509.ReasonFlags.superseded
     )
+
+
+def test_a_card_step_is_refused_where_its_card_action_is(ca: Hierarchy, people: Directory) -> None:
+    """Naming a card action opens nothing the policy would not allow for that action."""
+    cert = _issue(people)
+    with pytest.raises(NotPermitted):
+        certificate_issue(
+            actor=people.holder,
+            person=people.holder,
+            csr_pem=make_csr(),
+            card_action=Action.CARD_CANCEL,  # an RA Agent's action, never the holder's
+        )
+    with pytest.raises(NotPermitted):
+        certificate_revoke(
+            actor=people.outsider,
+            certificate=cert,
+            reason="unspecified",
+            card_action=Action.CARD_REPORT_LOSS,  # the holder's own, not someone else's
+        )
+    with pytest.raises(NotPermitted):
+        certificate_issue(
+            actor=people.holder,
+            person=people.holder,
+            csr_pem=make_csr(),
+            card_action=Action.PERSON_VIEW,  # not a card action at all
+        )
+    cert.refresh_from_db()
+    assert cert.status == CertificateStatus.VALID
 
 
 def test_supersede_checks_the_replacement(ca: Hierarchy, people: Directory) -> None:
@@ -255,3 +293,35 @@ def test_expired_status_is_computed(ca: Hierarchy, people: Directory) -> None:
     clock.travel(dt.timedelta(days=2))
     assert cert.effective_status(clock.now()) == "expired"
     assert cert.status == CertificateStatus.VALID
+
+
+def test_revocations_wait_for_one_publication_and_ocsp_knows_at_once(
+    ca: Hierarchy, people: Directory
+) -> None:
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.x509 import ocsp  # noqa: PLC0415
+
+    from cis.pki import ocsp as responder  # noqa: PLC0415
+
+    certs = [_issue(people) for _ in range(5)]
+    before = CrlState.objects.get(issuer__role="issuing").number
+    sha1 = hashes.SHA1()  # noqa: S303 - RFC 5019 CertIDs
+    for cert in certs:
+        certificate_revoke(actor=people.agent, certificate=cert, reason="keyCompromise")
+        request = (
+            ocsp.OCSPRequestBuilder()
+            .add_certificate(
+                x509.load_der_x509_certificate(bytes(cert.der)), ca.issuing.certificate, sha1
+            )
+            .build()
+            .public_bytes(serialization.Encoding.DER)
+        )
+        answer = ocsp.load_der_ocsp_response(responder.respond(request).der)
+        assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED  # at once
+    # No CRL was built per revocation ...
+    assert CrlState.objects.get(issuer__role="issuing").number == before
+    # ... and the next one served lists every one of them, published once.
+    listed = _crl()
+    assert {int(c.serial_hex, 16) for c in certs} <= {e.serial_number for e in listed}
+    assert _number(listed) == before + 1
+    assert _number(_crl()) == before + 1  # nothing pending: served as stored

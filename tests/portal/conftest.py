@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.test import Client
 
+from cis.audit import refusals
 from cis.audit.models import AuditEvent
 from cis.core import clock
 from cis.organisations.models import Organisation, OrganisationType, RegistrationAuthority
@@ -144,7 +145,7 @@ def counts() -> Counts:
         "revoked_grants": RightGrant.objects.filter(revoked_at__isnull=False).count(),
         "identity_checks": IdentityCheck.objects.count(),
         "verifications": ContactVerification.objects.count(),
-        "audit_events": AuditEvent.objects.count(),
+        "audit_events": AuditEvent.objects.exclude(action__in=refusals.REFUSAL_ACTIONS).count(),
     }
 
 

@@ -80,7 +80,7 @@ def test_an_ra_agent_finds_a_person_and_a_holder_changes_their_email(live_server
             page.get_by_label("New email address").fill("not an email")
             page.get_by_role("button", name="Send a code").click()
             summary = page.locator(".nhsuk-error-summary")
-            expect(summary).to_contain_text("is not a valid email address")
+            expect(summary).to_contain_text("Enter an email address in the correct format")
             # The summary's link takes the reader to the field.
             summary.get_by_role("link").click()
             expect(page.get_by_label("New email address")).to_be_focused()

@@ -62,7 +62,9 @@ def test_every_page_has_the_nhs_frame(client: Client) -> None:
     html = client.get(reverse("portal:sign-in")).content.decode()
     assert '<html lang="en-GB">' in html
     assert "/static/nhsuk/nhsuk/nhsuk-frontend.min.css" in html
-    assert 'import { initAll } from "/static/nhsuk/nhsuk/nhsuk-frontend.min.js"' in html
+    # The frontend starts from static files: no inline script for the CSP to allow.
+    assert '<script type="module" src="/static/portal/js/frontend-init.js"></script>' in html
+    assert "<script>" not in html
     assert '<a class="nhsuk-skip-link" data-module="nhsuk-skip-link" href="#maincontent">' in html
     assert '<main class="nhsuk-main-wrapper" id="maincontent">' in html
     assert '<span class="nhsuk-header__service-name">Care Identity Service</span>' in html

@@ -111,10 +111,25 @@ def test_a_new_mobile_is_texted_a_code(
 @pytest.mark.parametrize(
     ("url", "field", "value", "message"),
     [
-        ("portal:change-email", "email", "not-an-email", "is not a valid email address"),
+        (
+            "portal:change-email",
+            "email",
+            "not-an-email",
+            "Enter an email address in the correct format",
+        ),
         ("portal:change-email", "email", "", "Enter your new email address."),
-        ("portal:change-mobile", "mobile", "01632 960000", "is not a valid UK mobile number"),
-        ("portal:change-mobile", "mobile", "07700", "is not a valid UK mobile number"),
+        (
+            "portal:change-mobile",
+            "mobile",
+            "01632 960000",
+            "Enter a UK mobile number in the correct format",
+        ),
+        (
+            "portal:change-mobile",
+            "mobile",
+            "07700",
+            "Enter a UK mobile number in the correct format",
+        ),
     ],
 )
 def test_a_malformed_email_or_mobile_is_refused_and_nothing_is_sent(
@@ -186,7 +201,7 @@ def test_an_expired_code_is_refused(
     code = _start_email(holder, django_capture_on_commit_callbacks)
     clock.travel(dt.timedelta(minutes=16))
     html = _errors(holder.post(CONFIRM, {"code": code}))
-    assert "This code has expired. Ask for a new one." in html
+    assert "This code has expired (codes last 15 minutes). Ask for a new one." in html
     assert 'href="/my-details/email/"' in html  # the way to a new code
     world.holder.refresh_from_db()
     assert world.holder.email != "hana.new@example.nhs.uk"
@@ -203,7 +218,7 @@ def test_a_used_code_cannot_be_used_again(
     session.save()
     events = AuditEvent.objects.count()
     html = _errors(holder.post(CONFIRM, {"code": code}))
-    assert "This code has already been used or replaced." in html
+    assert "This code has already been used. Ask for a new one." in html
     assert AuditEvent.objects.count() == events
 
 
@@ -217,7 +232,7 @@ def test_asking_for_a_new_code_replaces_the_old_one(
     session["cis_contact_change"] = first_pending
     session.save()
     html = _errors(holder.post(CONFIRM, {"code": first}))
-    assert "already been used or replaced" in html
+    assert "A newer code was sent; use the latest one." in html
 
 
 def test_codes_are_rate_limited(

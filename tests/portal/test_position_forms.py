@@ -62,7 +62,7 @@ def test_an_end_date_before_the_start_is_refused(
         f"/people/{world.colleague.user_id}/positions/new/",
         _add(world, world.counter_assistant.pk, days(10), days(5)),
     )
-    _refused(response, "The end date cannot be before the start date.", "id_end_date_day")
+    _refused(response, "End date must be the same as or after the start date", "id_end_date_day")
     assert counts() == before
 
 
@@ -142,7 +142,7 @@ def test_ending_a_position(world: World, sign_in: Callable[[Person], Client]) ->
     day_before_start = assignment.start_date - dt.timedelta(days=1)
     _refused(
         client.post(url, date_parts("end_date", day_before_start)),
-        "The end date cannot be before the start date.",
+        "End date must be the same as or after the start date",
         "id_end_date_day",
     )
     assert counts() == before

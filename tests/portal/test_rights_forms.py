@@ -67,7 +67,7 @@ def test_an_ra_manager_grants_an_lsa_right_at_a_branch(
                 **date_parts("start_date", days(10)),
                 **date_parts("end_date", days(5)),
             },
-            "The end date cannot be before the start date.",
+            "End date must be the same as or after the start date",
             "id_end_date_day",
         ),
     ],

@@ -25,7 +25,9 @@ PERSONAS = "/sign-in/demo/"
 def test_the_sign_in_page_explains_smartcard_sign_in(client: Client) -> None:
     html = client.get(reverse("portal:sign-in")).content.decode()
     assert "smartcard" in html
-    assert "cis-agent login" in html
+    # The command that signs a browser in (cis-agent login only signs the agent in).
+    assert "cis-agent sign-in --server http://testserver --card SPEC --open" in html
+    assert "cis-agent login" not in html
 
 
 def test_the_sign_in_page_links_to_personas_only_in_the_demo(

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from cis.audit.models import AuditEvent
-from cis.audit.trail import verify
+from cis.audit.verify import verify
 from cis.core import clock
 from cis.core.errors import NotPermitted
 from cis.rights.models import Right
@@ -101,7 +101,7 @@ def test_sessions_end_at_once(asha: Holder, how: str) -> None:
     browser.get("/signin/role/")
     assert not _signed_in(browser)
     assert AuditEvent.objects.filter(action="session.end").count() == 1
-    assert verify()[1] is None
+    assert verify().intact
 
 
 def test_ending_by_card_id_as_well_as_serial(asha: Holder) -> None:
@@ -240,3 +240,24 @@ def test_the_portals_sign_out_ends_the_session_too(asha: Holder) -> None:
     browser.post("/sign-out/")
     session.refresh_from_db()
     assert session.end_reason == EndReason.SIGNED_OUT
+
+
+def test_sign_out_ends_a_session_no_smartcard_made(asha: Holder) -> None:
+    browser = Client()
+    browser.force_login(asha.person)  # as the demo's persona sign-in does
+    assert browser.post("/signin/sign-out/").status_code == 302
+    assert not _signed_in(browser)
+    assert browser.get("/api/v1/me/").status_code in (401, 403)
+
+
+def test_production_refuses_a_login_that_no_sign_in_made(asha: Holder, settings: object) -> None:
+    settings.CIS_REQUIRE_SIGNIN_SESSION = True  # type: ignore[attr-defined]
+    forged = Client()
+    forged.force_login(asha.person)
+    assert forged.get("/api/v1/me/").status_code in (401, 403)
+    page = forged.get("/my-details/")
+    assert page.status_code == 302 and "/sign-in/" in page["Location"]
+    assert not _signed_in(forged)
+    browser, _ = browser_signed_in(asha.person)
+    assert browser.get("/api/v1/me/").status_code == 200
+    assert browser.get("/my-details/").status_code == 200

@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.test import Client
 
+from cis.audit import refusals
 from cis.audit.models import AuditEvent
-from cis.audit.trail import verify
+from cis.audit.verify import verify
 from cis.core import clock
 from cis.people.models import PersonStatus
 from cis.pki.models import Certificate
@@ -85,7 +86,7 @@ def test_the_agent_signs_in_and_the_browser_takes_over(
     assert response.status_code == 302
     assert browser.session.session_key != before  # a new session id at sign-in
     assert int(browser.session["_auth_user_id"]) == asha.person.pk
-    assert verify()[1] is None
+    assert verify().intact
 
 
 def test_the_nonce_is_random_and_at_least_128_bits(db: None, http: httpx.Client) -> None:
@@ -126,6 +127,20 @@ def test_a_failed_answer_still_uses_up_the_challenge(
     bad = _respond(http, card, challenge, signature=base64.b64encode(b"0" * 70).decode())
     assert bad.status_code == 403
     assert _respond(http, card, challenge).status_code == 409
+
+
+def test_a_failed_sign_in_is_audited_without_naming_anyone(
+    asha: Holder, make_card: Callable[..., Card], http: httpx.Client
+) -> None:
+    card = make_card(asha.person)
+    bad = _respond(http, card, _challenge(http), signature=base64.b64encode(b"0" * 70).decode())
+    assert bad.status_code == 403
+    event = AuditEvent.objects.get(action=refusals.SIGN_IN_FAILED)
+    assert event.actor_ref == "anonymous"  # nobody proved who they are
+    assert (event.target_type, event.target_ref) == ("smartcard", card.serial())
+    assert event.after == {"refused": "smartcard", "reason": GENERIC_FAILURE}
+    assert event.client_address
+    assert verify().intact
 
 
 def test_a_signature_over_another_nonce_is_refused(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -15,7 +17,7 @@ from cis.signin.webauthn import authenticator_revoke
 from tests.factories.directory import PersonFactory, RightGrantFactory
 from tests.oidc.support import Holder, browser_signed_in
 
-from .authenticator import SoftAuthenticator
+from .authenticator import SoftAuthenticator, Vendor
 
 pytestmark = pytest.mark.django_db
 
@@ -57,17 +59,82 @@ def test_register_then_sign_in_with_a_security_key(asha: Holder) -> None:
     assert response.status_code == 200, response.content  # type: ignore[attr-defined]
     session = SignInSession.objects.filter(method=SignInMethod.WEBAUTHN).get()
     assert session.person == asha.person
-    assert (session.acr, session.amr) == ("AAL2", ["hwk", "user"])
+    # Attestation "none": nothing proves hardware, so a software key.
+    assert (session.acr, session.amr) == ("AAL2", ["swk", "user"])
     assert session.authenticator == stored
     assert int(fresh.session["_auth_user_id"]) == asha.person.pk
 
 
-def test_assurance_level_follows_the_deployment_policy(asha: Holder, settings: object) -> None:
-    settings.CIS_WEBAUTHN_ACR = "AAL3"  # type: ignore[attr-defined]
-    key = SoftAuthenticator()
+@pytest.fixture
+def vendor(settings: Any, tmp_path: Path) -> Vendor:
+    """A security-key maker the deployment trusts: its root and its model's AAGUID."""
+    made = Vendor()
+    roots = tmp_path / "attestation-roots.pem"
+    roots.write_bytes(made.root_pem())
+    settings.CIS_WEBAUTHN_ATTESTATION_ROOTS = str(roots)
+    settings.CIS_WEBAUTHN_HARDWARE_AAGUIDS = frozenset({made.aaguid})
+    return made
+
+
+def _signed_in_with(key: SoftAuthenticator, asha: Holder) -> SignInSession:
     _register(browser_signed_in(asha.person)[0], key)
-    _sign_in(key)
-    assert SignInSession.objects.get(method=SignInMethod.WEBAUTHN).acr == "AAL3"
+    assert _sign_in(key)[1].status_code == 200  # type: ignore[attr-defined]
+    return SignInSession.objects.filter(method=SignInMethod.WEBAUTHN).get()
+
+
+def test_an_attested_key_of_an_allowed_model_is_hardware_at_the_policy_level(
+    asha: Holder, vendor: Vendor, settings: Any
+) -> None:
+    settings.CIS_WEBAUTHN_ACR = "AAL3"
+    session = _signed_in_with(SoftAuthenticator(vendor=vendor), asha)
+    assert (session.acr, session.amr) == ("AAL3", ["hwk", "user"])
+    stored = WebAuthnCredential.objects.get()
+    assert stored.hardware and stored.aaguid == vendor.aaguid
+    event = AuditEvent.objects.get(action="authenticator.register")
+    assert event.after["hardware"] is True
+
+
+@pytest.mark.parametrize("case", ["no attestation", "unlisted model", "untrusted root"])
+def test_anything_less_is_a_software_key_at_most_aal2(
+    asha: Holder, vendor: Vendor, settings: Any, case: str
+) -> None:
+    settings.CIS_WEBAUTHN_ACR = "AAL3"
+    if case == "no attestation":
+        key = SoftAuthenticator()
+    elif case == "unlisted model":
+        key = SoftAuthenticator(vendor=Vendor())
+        # The same root trusted, but this model is not on the list.
+        settings.CIS_WEBAUTHN_HARDWARE_AAGUIDS = frozenset({vendor.aaguid})
+        key.vendor.key, key.vendor.root = vendor.key, vendor.root  # type: ignore[union-attr]
+    else:
+        # Claims the allowed model, signed by a root nobody trusts: refused outright.
+        impostor = Vendor(aaguid=vendor.aaguid)
+        key = SoftAuthenticator(vendor=impostor)
+        browser, _ = browser_signed_in(asha.person)
+        options = browser.post("/signin/authenticators/options").json()
+        refused = browser.post(
+            "/signin/authenticators/verify",
+            json.dumps({"name": "x", "credential": key.create(options)}),
+            content_type="application/json",
+        )
+        assert refused.status_code == 400
+        assert not WebAuthnCredential.objects.exists()
+        return
+    session = _signed_in_with(key, asha)
+    assert (session.acr, session.amr) == ("AAL2", ["swk", "user"])
+    assert not WebAuthnCredential.objects.get().hardware
+
+
+def test_registration_asks_for_direct_attestation(asha: Holder) -> None:
+    browser, _ = browser_signed_in(asha.person)
+    options = browser.post("/signin/authenticators/options").json()
+    assert options["attestation"] == "direct"
+
+
+def test_a_software_key_follows_a_lower_policy_level(asha: Holder, settings: Any) -> None:
+    settings.CIS_WEBAUTHN_ACR = "AAL1"
+    session = _signed_in_with(SoftAuthenticator(), asha)
+    assert (session.acr, session.amr) == ("AAL1", ["swk", "user"])
 
 
 def test_an_authenticator_without_user_verification_is_refused(asha: Holder) -> None:
@@ -157,3 +224,23 @@ def test_only_the_holder_registers_and_an_ra_agent_may_remove(asha: Holder) -> N
 
 def test_registration_needs_signing_in(db: None) -> None:
     assert Client().post("/signin/authenticators/options").status_code == 302
+
+
+def test_a_security_key_session_cannot_register_another_key(asha: Holder) -> None:
+    """A stolen key must not mint more keys: adding one needs a card sign-in in this session."""
+    key = SoftAuthenticator()
+    _register(browser_signed_in(asha.person)[0], key)
+    signed_in_with_key, response = _sign_in(key)
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    refused = signed_in_with_key.post("/signin/authenticators/options")
+    assert refused.status_code == 403
+    assert "Sign in with your smartcard" in refused.json()["message"]
+    second = SoftAuthenticator()
+    options = browser_signed_in(asha.person)[0].post("/signin/authenticators/options").json()
+    forged = signed_in_with_key.post(
+        "/signin/authenticators/verify",
+        json.dumps({"name": "Second", "credential": second.create(options)}),
+        content_type="application/json",
+    )
+    assert forged.status_code == 403
+    assert WebAuthnCredential.objects.filter(person=asha.person).count() == 1

@@ -63,3 +63,18 @@ def test_persona_cards_are_issued_once(world: World, tmp_path: Path) -> None:
     again = ensure_persona_cards(records)
     assert first == again
     assert Smartcard.objects.filter(status="active").count() == 2
+
+
+def test_cis_card_issue_without_a_terminal_says_how_to_give_the_passcode(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holder = world.targets["in_scope"]
+    spec = f"virtual:{tmp_path / 'holder.card'}"
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # not a terminal, and nothing in it
+    with pytest.raises(CommandError, match="No terminal .* give --passcode-stdin"):
+        call_command("card", "issue", "--person", holder.user_id, "--card", spec)
+    with pytest.raises(CommandError, match="No passcode given"):
+        call_command(
+            "card", "issue", "--person", holder.user_id, "--card", spec, "--passcode-stdin"
+        )
+    assert not Smartcard.objects.filter(holder=holder).exists()

@@ -14,6 +14,7 @@ import pytest
 from cis.audit.models import AuditEvent
 from cis.authz.actions import Action
 from cis.authz.policy import decide
+from cis.authz.targets import CardStep
 from cis.core import clock
 from cis.core.errors import NotPermitted
 from cis.smartcards import selectors, services
@@ -32,6 +33,7 @@ CARD_WHO: dict[Action, set[str]] = {
     Action.CARD_REPORT_LOCKED: LSA_AND_UP,
     Action.CARD_UNLOCK_ASSISTED: LSA_AND_UP,
     Action.CARD_UNLOCK_SELF: set(),
+    Action.CARD_CHANGE_PASSCODE: set(),
     Action.CARD_RENEW: LSA_AND_UP,
     Action.CARD_RENEW_EXPIRED: RA_AGENTS,
     Action.CARD_REPORT_LOSS: RA_AGENTS,
@@ -39,15 +41,20 @@ CARD_WHO: dict[Action, set[str]] = {
     Action.CARD_REPAIR: RA_AGENTS,
     Action.CARD_CLEAR: RA_AGENTS,
     Action.CARD_REPLACE: RA_AGENTS,
+    # Decided only as a step of another card action (authz.targets.CardStep), never alone.
+    Action.CARD_TASK: set(),
 }
 # ... and which a holder takes on their own card.
 CARD_SELF_SERVICE = {
     Action.CARD_VIEW,
     Action.CARD_REPORT_LOCKED,
     Action.CARD_UNLOCK_SELF,
+    Action.CARD_CHANGE_PASSCODE,
     Action.CARD_RENEW,
     Action.CARD_REPORT_LOSS,
 }
+# What is done as a step of a card action: allowed exactly when the card action is.
+CARD_STEP_ACTIONS = (Action.CARD_TASK, Action.CERTIFICATE_ISSUE, Action.CERTIFICATE_REVOKE)
 
 
 def expected(action: Action, actor: str, target: str) -> bool:
@@ -78,6 +85,34 @@ def test_card_matrix(action: Action) -> None:
                 )
             assert decision.rule if decision.allowed else decision.reason
     assert not mismatches, "\n" + "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("step", CARD_STEP_ACTIONS, ids=lambda a: a.value)
+def test_a_card_step_is_allowed_exactly_when_its_card_action_is(step: Action) -> None:
+    world = build_world()
+    mismatches = []
+    for card_action in sorted(set(CARD_WHO) - {Action.CARD_TASK}):
+        for actor_name in ACTORS:
+            actor = world.actors[actor_name]
+            for target in TARGETS:
+                holder = actor if target == "self" else world.targets[target]
+                decision = decide(actor, step, CardStep(card_action, holder))
+                if decision.allowed != decide(actor, card_action, holder).allowed:
+                    mismatches.append(f"{card_action} {actor_name} -> {target}")
+                if decision.allowed:
+                    assert decision.rule.startswith(f"step-of:{card_action}:")
+    assert not mismatches, "\n" + "\n".join(mismatches)
+    nested = CardStep(Action.CARD_TASK, world.targets["in_scope"])
+    assert not decide(world.actors["ra_agent"], step, nested).allowed
+    not_a_card_action = CardStep(Action.PERSON_VIEW, world.targets["in_scope"])
+    assert not decide(world.actors["ra_agent"], step, not_a_card_action).allowed
+
+
+def test_only_steps_are_decided_as_card_steps() -> None:
+    world = build_world()
+    step = CardStep(Action.CARD_CANCEL, world.targets["in_scope"])
+    assert decide(world.actors["ra_agent"], Action.CERTIFICATE_REVOKE, step).allowed
+    assert not decide(world.actors["ra_agent"], Action.PERSON_CLOSE, step).allowed
 
 
 def test_anonymous_may_take_no_card_action() -> None:

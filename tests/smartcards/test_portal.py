@@ -59,7 +59,10 @@ def test_a_holder_starts_self_unlock_from_the_portal(
     card = active_card(holder)
     Smartcard.objects.filter(pk=card.row.pk).update(status="locked")
     signed_in(client, holder)
-    assert "Unlock it with a code" in client.get("/my-smartcard/").content.decode()
+    mine = client.get("/my-smartcard/").content.decode()
+    assert "Get a code" in mine
+    assert "Unlock with the code" in mine, "the button that hands the unlock to the card agent"
+    assert "cis-agent unlock --self --server http://testserver --card pkcs11:" in mine
     url = f"/my-smartcard/{card.row.chip_serial}/unlock/"
     form = client.get(url)
     assert form.status_code == 200
@@ -96,7 +99,7 @@ def test_a_holder_reports_their_card_stolen(
     url = f"/my-smartcard/{card.row.chip_serial}/report/"
     bad = client.post(url, {"reason": "left"})
     assert bad.status_code == 200
-    assert "Select a valid choice" in bad.content.decode()
+    assert "Select what has happened to the card" in bad.content.decode()
     done = client.post(url, {"reason": "stolen"}, follow=True)
     assert "can never be used again" in done.content.decode()
     card.row.refresh_from_db()
@@ -126,7 +129,7 @@ def test_locked_and_expiring_lists_for_an_lsa_with_actions_beside_each_entry(
     detail = client.get(f"/smartcards/{in_scope.row.chip_serial}/")
     assert detail.status_code == 200
     assert "cis-agent renew" in detail.content.decode()
-    assert client.get(f"/smartcards/{elsewhere.row.chip_serial}/").status_code == 403
+    assert client.get(f"/smartcards/{elsewhere.row.chip_serial}/").status_code == 404
 
 
 def test_an_ra_agent_cancels_a_card_from_its_page(
@@ -174,3 +177,23 @@ def test_the_home_page_offers_the_card_lists_to_those_who_may_use_them(
     home = client.get("/").content.decode()
     assert "/smartcards/locked/" not in home
     assert "/my-smartcard/" in home
+
+
+def test_the_card_pages_titles_are_words_and_their_script_loads_once(
+    client: Client, world: World, active_card: Callable[..., CardInHand]
+) -> None:
+    """The browser tab shows the page's name (not markup), and the card agent's script is on it."""
+    card = active_card(world.targets["in_scope"])
+    signed_in(client, world.actors["lsa"])
+    pages = {
+        "/smartcards/locked/": "Locked cards",
+        f"/smartcards/{card.row.chip_serial}/": f"Card {card.row.chip_serial}",
+    }
+    for path, title in pages.items():
+        text = client.get(path).content.decode()
+        assert f"<title>{title} – Care Identity Service – NHS</title>" in text, path
+        assert text.count("portal/js/card-agent") == 1, path
+    signed_in(client, world.targets["in_scope"])
+    text = client.get("/my-smartcard/").content.decode()
+    assert "<title>My smartcard – Care Identity Service – NHS</title>" in text
+    assert text.count("portal/js/card-agent") == 1

@@ -36,14 +36,26 @@ WHO: dict[Action, set[str]] = {
     Action.REQUEST_REJECT: RA_AGENTS,
     Action.REQUEST_CANCEL: RA_AGENTS,
     Action.REQUEST_ESCALATE: LSAS,
+    # The card operation that carries out an approved card request is an RA Agent's.
+    Action.REQUEST_FULFIL: RA_AGENTS,
+    Action.REQUEST_COMMENT: {*RA_AGENTS, "service_desk"},
+    # Before any escalation reaches the service desk, only the RA Manager hands requests out.
+    Action.REQUEST_REASSIGN: {"ra_manager"},
+    # Only the scheduler (the console) closes a request past its time limit.
+    Action.REQUEST_EXPIRE: set(),
 }
 # Only RA Managers raise and decide requests about CIS rights.
 RIGHTS_WHO = {"ra_manager"}
 RIGHTS_ONLY = {Action.REQUEST_RAISE, Action.REQUEST_APPROVE, Action.REQUEST_REJECT}
 # A holder may follow and chase the requests about them.
-ABOUT_ME = {Action.REQUEST_VIEW, Action.REQUEST_ESCALATE}
-# The raiser may follow, chase and withdraw their own request, never decide it.
-RAISED_BY_ME = {Action.REQUEST_VIEW, Action.REQUEST_CANCEL, Action.REQUEST_ESCALATE}
+ABOUT_ME = {Action.REQUEST_VIEW, Action.REQUEST_ESCALATE, Action.REQUEST_COMMENT}
+# The raiser may follow, chase, comment on and withdraw their own request, never decide it.
+RAISED_BY_ME = {
+    Action.REQUEST_VIEW,
+    Action.REQUEST_CANCEL,
+    Action.REQUEST_ESCALATE,
+    Action.REQUEST_COMMENT,
+}
 
 
 def home_of(world: World, target: str) -> Organisation:
@@ -171,3 +183,47 @@ def test_visible_requests_match_the_decisions(action: Action) -> None:
         )
         allowed = {r.pk for r in rows if decide(actor, Action.REQUEST_VIEW, r).allowed}
         assert shown == allowed, name
+
+
+DESK_CASES = [
+    (Action.REQUEST_APPROVE, RequestType.CARD_REPLACE, True),
+    (Action.REQUEST_APPROVE, RequestType.CARD_ISSUE, True),
+    (Action.REQUEST_APPROVE, RequestType.POSITION_ADD, False),
+    (Action.REQUEST_APPROVE, RequestType.PERSON_REGISTER, False),
+    (Action.REQUEST_REJECT, RequestType.POSITION_ADD, True),
+    (Action.REQUEST_REJECT, RequestType.RIGHT_GRANT, True),
+    (Action.REQUEST_REASSIGN, RequestType.POSITION_ADD, True),
+    (Action.REQUEST_COMMENT, RequestType.POSITION_ADD, True),
+]
+
+
+@pytest.mark.parametrize(("action", "request_type", "allowed"), DESK_CASES)
+def test_the_service_desk_resolves_what_is_escalated_to_it(
+    action: Action, request_type: str, allowed: bool
+) -> None:
+    """At the last level the desk rejects, reassigns, comments, and approves card requests
+    (which only authorise the RA's workstation); directory changes go back to an RA Agent."""
+    from cis.workflow.states import EscalationLevel
+
+    world = build_world()
+    desk = world.actors["service_desk"]
+    raiser = world.actors["sponsor"]
+    request = request_for(world, request_type, desk, "in_scope", raiser=raiser)
+    request.escalation_level = EscalationLevel.RA_MANAGER
+    assert not decide(desk, Action.REQUEST_REASSIGN, request).allowed
+    if action != Action.REQUEST_COMMENT:
+        assert not decide(desk, action, request).allowed
+    request.escalation_level = EscalationLevel.SERVICE_DESK
+    decision = decide(desk, action, request)
+    assert decision.allowed == allowed, decision.reason
+    if not allowed:
+        assert "reassign" in decision.reason
+    # Never about themselves, never what they raised.
+    own = request_for(world, request_type, desk, "self", raiser=raiser)
+    own.escalation_level = EscalationLevel.SERVICE_DESK
+    if request_type != RequestType.PERSON_REGISTER and action != Action.REQUEST_COMMENT:
+        assert not decide(desk, action, own).allowed
+    theirs = request_for(world, request_type, desk, "in_scope", raiser=desk)
+    theirs.escalation_level = EscalationLevel.SERVICE_DESK
+    if action in (Action.REQUEST_APPROVE, Action.REQUEST_REJECT):
+        assert not decide(desk, action, theirs).allowed

@@ -96,8 +96,11 @@ def test_a_sponsor_registers_a_new_starter_and_an_agent_approves_with_the_id_che
 
 
 def test_duplicates_are_shown_and_must_be_ticked(desk: Desk) -> None:
-    twin = PersonFactory(
-        given_name="Nia", family_name="Newstarter", date_of_birth=dt.date(1990, 2, 3)
+    twin = PersonFactory(  # in the RA Agent's view: their RA registered them
+        given_name="Nia",
+        family_name="Newstarter",
+        date_of_birth=dt.date(1990, 2, 3),
+        registered_ra=desk.ra,
     )
     request = services.request_raise(
         actor=desk.sponsor,
@@ -116,7 +119,7 @@ def test_duplicates_are_shown_and_must_be_ticked(desk: Desk) -> None:
     assert refused.status_code == 200
     assert "Tick each one you have looked at" in text(refused)
     done = agent.post(f"/requests/{request.pk}/approve/", {"acknowledged": [twin.user_id]})
-    assert done.status_code == 302
+    assert done.status_code == 302, text(done)
     request.refresh_from_db()
     assert request.state == RequestState.APPLIED
 
@@ -194,3 +197,41 @@ def test_the_queue_filters(desk: Desk) -> None:
     page = text(agent.get("/requests/?age=7"))
     assert request.ref in page
     assert "Overdue" in page
+
+
+def test_an_approved_card_request_offers_its_card_step_to_whoever_may_take_it(desk: Desk) -> None:
+    """The RA Agent issues, or replaces, the card from the request's page, through the agent."""
+    from cis.smartcards.models import Smartcard  # noqa: PLC0415 - only this test makes cards
+    from cis.smartcards.states import CardStatus  # noqa: PLC0415
+
+    issue = card_for_holder(desk)
+    agent = browser(desk.agent)
+    assert "Issue the card" not in text(agent.get(f"/requests/{issue.pk}/")), "not yet approved"
+    services.request_approve(actor=desk.agent, request=issue)
+    page = text(agent.get(f"/requests/{issue.pk}/"))
+    assert "Issue the card" in page
+    assert 'name="kind" value="issue"' in page
+    assert f'name="holder" value="{desk.holder.user_id}"' in page
+    assert "cis-agent issue --server http://testserver --card " in page  # the fallback
+    # The Sponsor who asked sees the request waiting, not a card step they may not take.
+    assert "Issue the card" not in text(browser(desk.sponsor).get(f"/requests/{issue.pk}/"))
+    services.request_cancel(actor=desk.agent, request=issue, reason="Raised twice.")
+
+    old = Smartcard.objects.create(
+        chip_serial="OLDCHIP01",
+        holder=desk.holder,
+        status=CardStatus.ACTIVE,
+        issued_at=clock.now(),
+        so_pin_sealed="-",
+    )
+    replace = services.request_raise(
+        actor=desk.sponsor,
+        request_type=RequestType.CARD_REPLACE,
+        payload={"user_id": desk.holder.user_id, "reason": "damaged"},
+    )
+    services.request_approve(actor=desk.agent, request=replace)
+    page = text(agent.get(f"/requests/{replace.pk}/"))
+    assert "Replace the card" in page
+    assert f'name="card" value="{old.chip_serial}"' in page
+    assert '<option value="damaged" selected>' in page
+    assert f"--old {old.chip_serial}" in page

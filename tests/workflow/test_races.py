@@ -33,15 +33,16 @@ SQLITE_REASON = (
 )
 
 
-def _raise(desk: Desk) -> Request:
+def _raise(desk: Desk, round_: int = 0) -> Request:
+    """A registration; each round names someone else, so no round looks like an earlier one."""
     return services.request_raise(
         actor=desk.sponsor,
         request_type=RequestType.PERSON_REGISTER,
         payload={
             "ods_code": desk.branch.ods_code,
-            "given_name": "Rae",
+            "given_name": ("Rae", "Sol", "Tam")[round_],
             "family_name": "Racer",
-            "date_of_birth": "1991-07-08",
+            "date_of_birth": f"{1991 - 10 * round_}-07-08",
             "position_id": desk.pharmacist.pk,
         },
     )
@@ -77,9 +78,9 @@ def test_two_agents_approving_at_once_apply_it_exactly_once() -> None:
     if connection.vendor != "postgresql":
         pytest.skip(SQLITE_REASON)
     desk = build_desk()
-    for _ in range(3):  # a few rounds, so that a lucky ordering cannot hide a broken lock
+    for round_ in range(3):  # a few rounds, so that a lucky ordering cannot hide a broken lock
         Person.objects.filter(family_name="Racer").update(family_name="Raced")
-        request = _raise(desk)
+        request = _raise(desk, round_)
         outcomes = _approve_together(request, [desk.agent, desk.agent2])
         applied = [o for o in outcomes if isinstance(o, Request)]
         refused = [o for o in outcomes if isinstance(o, DomainError)]

@@ -1,10 +1,12 @@
-"""Recording audit events inside the caller's transaction, and verifying the chain."""
+"""Recording audit events inside the caller's transaction."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
-from collections.abc import Iterator
+import re
+import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
@@ -12,10 +14,14 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.db import transaction
 
+from cis.authz.actions import Action
 from cis.core import clock, context, sql
 
-from .chain import GENESIS, HASHED_FIELDS, event_hash
+from . import checkpoints, keys
+from .chain import SEALED_FIELDS, event_seal
 from .models import AuditEvent, AuditHead
+
+logger = logging.getLogger(__name__)
 
 
 class Actor(Protocol):
@@ -38,8 +44,24 @@ def _normalise(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-# The columns an event is stored in: the hashed fields, its chain and its links.
-_EVENT_FIELDS = ("chain", *HASHED_FIELDS, "prev_hash", "hash")
+# The columns an event is stored in: the sealed fields and its links.
+_EVENT_FIELDS = (*SEALED_FIELDS, "prev_hash", "hash")
+_USER_ID = re.compile(r"^[0-9]{12}$")
+# Where an event's snapshot names the person it is about, when its target is something of theirs.
+_SUBJECT_KEYS = ("holder", "person", "subject", "user_id")
+
+
+def subject_of(target_type: str, target_ref: str, *snapshots: dict[str, Any]) -> str:
+    """The user id of the person an event is about: the target itself, or the holder, person or
+    subject its snapshots name (a card's holder, a right's grantee, a request's subject)."""
+    if target_type == "person":
+        return str(target_ref)
+    for snapshot in snapshots:
+        for key in _SUBJECT_KEYS:
+            value = snapshot.get(key)
+            if isinstance(value, str) and _USER_ID.fullmatch(value):
+                return value
+    return ""
 
 
 @dataclass(frozen=True)
@@ -92,10 +114,12 @@ def _take_head() -> tuple[int, int, str]:
     chain = 1
     if chains > 1:
         row = sql.one(statements.take_free, [chains])
+        if row is None:  # the first time past chain 1, or a table emptied: make the heads
+            _make_heads(chains)
+            row = sql.one(statements.take_free, [chains])
         if row is not None:
             return int(row[0]), int(row[1]), str(row[2])
-        _make_heads(chains)  # the first time past chain 1 (or every chain is busy)
-        chain = random.randint(1, chains)  # noqa: S311 - spreading load, not a secret
+        chain = random.randint(1, chains)  # every chain is busy  # noqa: S311 - spreading load, not a secret
     row = sql.one(statements.take, [chain])
     if row is None:  # a database emptied by hand (or by a test): the head comes back
         _make_heads(chains)
@@ -108,19 +132,22 @@ def record(
     *,
     actor: Any,
     rule: str,
-    action: str,
+    action: Action,
     target_type: str,
     target_ref: str,
     organisation_ref: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     request_ref: str = "",
+    subject_ref: str = "",
 ) -> int:
     """Append one event and return its number in its chain.
 
     Must run inside the transaction that makes the change it describes. The writer holds its
     chain's head row (on SQLite, the write lock that BEGIN IMMEDIATE takes) until that
-    transaction ends, so each chain's events follow strictly one after another.
+    transaction ends, so each chain's events follow strictly one after another. Every
+    CIS_AUDIT_CHECKPOINT_EVERY events of a chain, and when this process has not written a
+    checkpoint for CIS_AUDIT_CHECKPOINT_SECONDS, a checkpoint follows the commit.
     """
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
@@ -129,8 +156,12 @@ def record(
     ctx = context.current()
     actor_ref, actor_name = _actor_fields(actor)
     at = clock.now()
+    before = _jsonable(before or {})
+    after = _jsonable(after or {})
     fields: dict[str, Any] = {
+        "chain": chain,
         "seq": prev_seq + 1,
+        "key_id": keys.current_key_id(),
         "at": _normalise(at),
         "actor_ref": actor_ref,
         "actor_name": actor_name,
@@ -138,18 +169,18 @@ def record(
         "action": action,
         "target_type": target_type,
         "target_ref": str(target_ref),
+        "subject_ref": subject_ref or subject_of(target_type, str(target_ref), after, before),
         "organisation_ref": organisation_ref or "",
-        "before": _jsonable(before or {}),
-        "after": _jsonable(after or {}),
+        "before": before,
+        "after": after,
         "request_ref": request_ref or "",
         "client_address": ctx.client_address,
         "channel": ctx.channel,
         "correlation_id": ctx.correlation_id,
     }
-    digest = event_hash(prev_hash, fields)
+    digest = event_seal(prev_hash, fields)
     stored = {
         **fields,
-        "chain": chain,
         "at": sql.when(at),
         "before": sql.prep(AuditEvent, "before", fields["before"]),
         "after": sql.prep(AuditEvent, "after", fields["after"]),
@@ -159,7 +190,115 @@ def record(
     statements = _statements()
     sql.execute(statements.append, [stored[name] for name in _EVENT_FIELDS])
     sql.execute(statements.move, [fields["seq"], digest, chain])
+    if _checkpoint_due(int(fields["seq"])):
+        transaction.on_commit(checkpoints.write_after_commit)
+    if logger.isEnabledFor(logging.INFO):
+        transaction.on_commit(lambda: _log_event(fields))
     return int(fields["seq"])
+
+
+def _log_event(fields: dict[str, Any]) -> None:
+    """One log line per committed change: what, to what, by whom, under which rule; never the
+    before and after (personal data), which stay in the trail."""
+    logger.info(
+        "%s %s:%s by %s (%s)",
+        fields["action"],
+        fields["target_type"],
+        fields["target_ref"],
+        fields["actor_ref"],
+        fields["rule"],
+        extra={"audit_chain": fields["chain"], "audit_seq": fields["seq"]},
+    )
+
+
+def record_many(*, actor: Any, rule: str, events: list[dict[str, Any]]) -> int:
+    """Append many events by one actor under one rule (a bulk import), as record() would one by
+    one: the same fields, seals and chain, but with the chain's head taken once and the rows
+    inserted in batches. Each event gives target_type, target_ref and optionally
+    organisation_ref, before, after, request_ref and subject_ref, and `actor` where someone
+    other than the caller's actor made that change (a history loaded at once). Returns how
+    many it wrote.
+    """
+    if not events:
+        return 0
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        raise RuntimeError("audit.record_many must be called inside the change's transaction")
+    chain, seq, prev_hash = _take_head()
+    ctx = context.current()
+    actor_fields = _actor_fields(actor)
+    key_id = keys.current_key_id()
+    statements = _statements()
+    rows: list[list[Any]] = []
+    checkpoint = False
+    every = int(settings.CIS_AUDIT_CHECKPOINT_EVERY)
+    for event in events:
+        seq += 1
+        at = clock.now()
+        before = _jsonable(event.get("before") or {})
+        after = _jsonable(event.get("after") or {})
+        target_type, target_ref = event["target_type"], str(event["target_ref"])
+        actor_ref, actor_name = _actor_fields(event["actor"]) if "actor" in event else actor_fields
+        fields: dict[str, Any] = {
+            "chain": chain,
+            "seq": seq,
+            "key_id": key_id,
+            "at": _normalise(at),
+            "actor_ref": actor_ref,
+            "actor_name": actor_name,
+            "rule": rule,
+            "action": str(Action(event["action"])),  # an unknown action fails here, not later
+            "target_type": target_type,
+            "target_ref": target_ref,
+            "subject_ref": event.get("subject_ref")
+            or subject_of(target_type, target_ref, after, before),
+            "organisation_ref": event.get("organisation_ref") or "",
+            "before": before,
+            "after": after,
+            "request_ref": event.get("request_ref") or "",
+            "client_address": ctx.client_address,
+            "channel": ctx.channel,
+            "correlation_id": ctx.correlation_id,
+        }
+        digest = event_seal(prev_hash, fields)
+        stored = {
+            **fields,
+            "at": sql.when(at),
+            "before": sql.prep(AuditEvent, "before", before),
+            "after": sql.prep(AuditEvent, "after", after),
+            "prev_hash": prev_hash,
+            "hash": digest,
+        }
+        rows.append([stored[name] for name in _EVENT_FIELDS])
+        prev_hash = digest
+        checkpoint = checkpoint or bool(every and seq % every == 0)
+    sql.copy_rows(AuditEvent, _EVENT_FIELDS, rows)
+    sql.execute(statements.move, [seq, prev_hash, chain])
+    if checkpoint or _checkpoint_due(seq):
+        transaction.on_commit(checkpoints.write_after_commit)
+    count, last = len(rows), seq
+    transaction.on_commit(
+        lambda: logger.info(
+            "%d events by %s (%s), up to %d of chain %d", count, actor_ref, rule, last, chain
+        )
+    )
+    return len(rows)
+
+
+_last_checkpoint = time.monotonic()
+
+
+def _checkpoint_due(seq: int) -> bool:
+    """Every CIS_AUDIT_CHECKPOINT_EVERY events of a chain, or when this process has written
+    none for CIS_AUDIT_CHECKPOINT_SECONDS (0 turns either off)."""
+    global _last_checkpoint  # noqa: PLW0603 - one clock per process
+    every = int(settings.CIS_AUDIT_CHECKPOINT_EVERY)
+    seconds = int(settings.CIS_AUDIT_CHECKPOINT_SECONDS)
+    now = time.monotonic()
+    if (every and seq % every == 0) or (seconds and now - _last_checkpoint >= seconds):
+        _last_checkpoint = now
+        return True
+    return False
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -176,91 +315,3 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-@dataclass(frozen=True)
-class ChainBreak:
-    seq: int
-    event_id: int | None
-    reason: str
-    chain: int = 1
-
-    @property
-    def where(self) -> str:
-        """'event #3', or 'event #3 of chain 2' where there are several chains."""
-        return f"event #{self.seq}" + (f" of chain {self.chain}" if self.chain != 1 else "")
-
-
-def _stored_fields(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "at": _normalise(event.at),
-        "actor_ref": event.actor_ref,
-        "actor_name": event.actor_name,
-        "rule": event.rule,
-        "action": event.action,
-        "target_type": event.target_type,
-        "target_ref": event.target_ref,
-        "organisation_ref": event.organisation_ref,
-        "before": event.before,
-        "after": event.after,
-        "request_ref": event.request_ref,
-        "client_address": event.client_address,
-        "channel": event.channel,
-        "correlation_id": event.correlation_id,
-    }
-
-
-def _events(chain: int) -> Iterator[AuditEvent]:
-    return AuditEvent.objects.filter(chain=chain).order_by("id").iterator(chunk_size=2000)
-
-
-def _verify_chain(chain: int, head: AuditHead | None) -> tuple[int, ChainBreak | None]:
-    prev = GENESIS
-    expected_seq = 1
-    count = 0
-    for event in _events(chain):
-        if event.seq != expected_seq:
-            reason = (
-                f"expected event #{expected_seq} but found #{event.seq}: "
-                "an event was deleted or the events were reordered"
-            )
-            return count, ChainBreak(expected_seq, event.id, reason, chain)
-        if event.prev_hash != prev:
-            return count, ChainBreak(
-                event.seq, event.id, "its link to the previous event does not match", chain
-            )
-        if event_hash(prev, _stored_fields(event)) != event.hash:
-            return count, ChainBreak(event.seq, event.id, "its contents were edited", chain)
-        prev = event.hash
-        expected_seq += 1
-        count += 1
-    if head is not None and (head.seq != count or head.hash != prev):
-        return count, ChainBreak(
-            count + 1,
-            None,
-            f"the chain ends at #{count} but #{head.seq} was written: "
-            "the latest events were deleted",
-            chain,
-        )
-    return count, None
-
-
-def verify() -> tuple[int, ChainBreak | None]:
-    """Walk each chain in insertion order; return how many events checked and the first break.
-
-    Each chain is checked from its first event to its head: numbers without a gap, each event
-    linked to the one before, each event's hash over its own contents, and the head naming the
-    last event written, so that cutting off the latest events shows too.
-    """
-    heads = {head.id: head for head in AuditHead.objects.all()}
-    chains = sorted(
-        set(heads) | set(AuditEvent.objects.order_by().values_list("chain", flat=True).distinct())
-    )
-    count = 0
-    for chain in chains:
-        checked, broken = _verify_chain(chain, heads.get(chain))
-        count += checked
-        if broken is not None:
-            return count, broken
-    return count, None

@@ -6,14 +6,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from cis.audit import refusals
 from cis.core.errors import NotPermitted
 from cis.organisations.models import Organisation, RegistrationAuthority
-from cis.people.models import Person, PersonStatus
+from cis.people.models import Person, PersonKind, PersonStatus
 from cis.pki.models import Certificate
 from cis.rbac.models import Position, PositionAssignment
 from cis.rights.models import Right, RightGrant
 from cis.workflow.models import Request
-from cis.workflow.states import RIGHT_TYPES
+from cis.workflow.states import CARD_TYPES, RIGHT_TYPES, EscalationLevel
 
 from .actions import Action
 from .scope import (
@@ -25,7 +26,7 @@ from .scope import (
     person_org_ids,
     person_workplaces,
 )
-from .targets import NewAssignment, NewGrant
+from .targets import CardStep, NewAssignment, NewGrant
 
 ADMIN_VIEW = frozenset({Right.LSA, Right.ID_CHECKER, Right.SERVICE_DESK})
 
@@ -45,11 +46,17 @@ NEEDS: dict[Action, frozenset[Right]] = {
     Action.ORGANISATION_CREATE: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
     Action.ORGANISATION_UPDATE: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
     Action.ORGANISATION_CLOSE: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
+    Action.ORGANISATION_REOPEN: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
+    Action.ORGANISATION_MOVE: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
     Action.RA_MANAGE: frozenset({Right.SERVICE_DESK}),
+    Action.CATALOGUE_VIEW: frozenset(),  # EVERYONE below: the catalogue is national, public data
     Action.CATALOGUE_MANAGE: frozenset({Right.SERVICE_DESK}),
+    # A national feed changes organisations and people across every RA: the service desk alone.
+    Action.IMPORT_RUN: frozenset({Right.SERVICE_DESK}),
     Action.POSITION_VIEW: ADMIN_VIEW,
     Action.POSITION_CREATE: frozenset({Right.RA_AGENT_ADVANCED}),
     Action.POSITION_UPDATE: frozenset({Right.RA_AGENT_ADVANCED}),
+    Action.POSITION_RETIRE: frozenset({Right.RA_AGENT_ADVANCED}),
     Action.ASSIGNMENT_VIEW: ADMIN_VIEW,
     Action.ASSIGNMENT_CREATE: frozenset({Right.RA_AGENT}),
     Action.ASSIGNMENT_END: frozenset({Right.RA_AGENT}),
@@ -57,6 +64,9 @@ NEEDS: dict[Action, frozenset[Right]] = {
     Action.RIGHT_GRANT: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
     Action.RIGHT_REVOKE: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
     Action.AUDIT_VIEW: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
+    # Reports cover whoever the viewer administers: never self-service (a holder has their own
+    # pages), so a report's scope is exactly the people and organisations the grants reach.
+    Action.REPORT_VIEW: ADMIN_VIEW,
     # Workflow: Sponsors raise, RA Agents decide, LSAs and up chase; rights types narrow further.
     Action.REQUEST_RAISE: frozenset({Right.SPONSOR}),
     Action.REQUEST_VIEW: ADMIN_VIEW,
@@ -64,6 +74,11 @@ NEEDS: dict[Action, frozenset[Right]] = {
     Action.REQUEST_REJECT: frozenset({Right.RA_AGENT}),
     Action.REQUEST_CANCEL: frozenset({Right.RA_AGENT}),
     Action.REQUEST_ESCALATE: frozenset({Right.LSA}),
+    Action.REQUEST_EXPIRE: frozenset(),  # the scheduler alone (the console operator)
+    Action.REQUEST_FULFIL: frozenset({Right.RA_AGENT}),
+    Action.REQUEST_COMMENT: frozenset({Right.RA_AGENT, Right.SERVICE_DESK}),
+    Action.REQUEST_REASSIGN: frozenset({Right.RA_MANAGER, Right.SERVICE_DESK}),
+    Action.APPROVAL_POLICY_MANAGE: frozenset({Right.SERVICE_DESK}),
     # Smartcards: LSAs (and every right that carries LSA) unlock and renew in the window;
     # RA Agents issue, cancel, repair, clear, replace and renew after expiry (DESIGN §2, §5).
     Action.CARD_VIEW: frozenset({Right.LSA, Right.SERVICE_DESK}),
@@ -71,6 +86,7 @@ NEEDS: dict[Action, frozenset[Right]] = {
     Action.CARD_REPORT_LOCKED: frozenset({Right.LSA}),
     Action.CARD_UNLOCK_ASSISTED: frozenset({Right.LSA}),
     Action.CARD_UNLOCK_SELF: frozenset(),  # the holder alone, with a one-time code
+    Action.CARD_CHANGE_PASSCODE: frozenset(),  # the holder alone, knowing the current one
     Action.CARD_RENEW: frozenset({Right.LSA}),
     Action.CARD_RENEW_EXPIRED: frozenset({Right.RA_AGENT}),
     Action.CARD_REPORT_LOSS: frozenset({Right.RA_AGENT}),
@@ -78,11 +94,19 @@ NEEDS: dict[Action, frozenset[Right]] = {
     Action.CARD_REPAIR: frozenset({Right.RA_AGENT}),
     Action.CARD_CLEAR: frozenset({Right.RA_AGENT}),
     Action.CARD_REPLACE: frozenset({Right.RA_AGENT}),
+    # Decided only as a step of the card action it carries (targets.CardStep), never alone.
+    Action.CARD_TASK: frozenset(),
+    # Recorded, never decided (actions.RECORDED_ONLY): nobody holds a right to these.
+    Action.AGENT_SIGN_IN: frozenset(),
+    Action.AGENT_SIGN_OUT: frozenset(),
     # Sign-in: LSAs and up see and end the sessions of people in scope (a shared or lost card);
     # only the holder registers an authenticator; RA Agents remove one; the service desk
     # registers clinical systems as OIDC clients.
     Action.SESSION_VIEW: ADMIN_VIEW,
     Action.SESSION_END: frozenset({Right.LSA, Right.SERVICE_DESK}),
+    Action.SESSION_START: frozenset(),
+    Action.SESSION_SELECT_ROLE: frozenset(),
+    Action.SESSION_FLAG_SHARED_CARD: frozenset(),
     Action.AUTHENTICATOR_REGISTER: frozenset(),
     Action.AUTHENTICATOR_REVOKE: frozenset({Right.RA_AGENT}),
     Action.OIDC_CLIENT_MANAGE: frozenset({Right.SERVICE_DESK}),
@@ -90,7 +114,15 @@ NEEDS: dict[Action, frozenset[Right]] = {
     Action.CERTIFICATE_VIEW: ADMIN_VIEW,
     Action.CERTIFICATE_ISSUE: frozenset({Right.RA_AGENT}),
     Action.CERTIFICATE_REVOKE: frozenset({Right.RA_AGENT}),
+    # The CA is made and kept by the server's console operator alone.
+    Action.PKI_CA_CREATE: frozenset(),
+    Action.PKI_OCSP_SIGNER_ISSUE: frozenset(),
+    Action.ACCESS_REFUSED: frozenset(),  # recorded by cis.audit.refusals, never decided
+    Action.SIGN_IN_FAILED: frozenset(),
 }
+
+# Actions every signed-in person with an open profile may take, whatever their rights.
+EVERYONE = frozenset({Action.CATALOGUE_VIEW})
 
 # Actions a person may take on their own record (DESIGN §2, card holder).
 SELF_SERVICE = frozenset(
@@ -104,11 +136,13 @@ SELF_SERVICE = frozenset(
         # Workflow: a holder sees the requests about them and can chase them.
         Action.REQUEST_VIEW,
         Action.REQUEST_ESCALATE,
+        Action.REQUEST_COMMENT,
         # Smartcards: a holder sees their card, reports it locked, lost, stolen or damaged,
         # unlocks it with a one-time code and renews it in the window.
         Action.CARD_VIEW,
         Action.CARD_REPORT_LOCKED,
         Action.CARD_UNLOCK_SELF,
+        Action.CARD_CHANGE_PASSCODE,
         Action.CARD_RENEW,
         Action.CARD_REPORT_LOSS,
         # Sign-in: a holder sees and ends their own sessions and manages their authenticators.
@@ -312,6 +346,12 @@ def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
         return _deny("Sign in first.")
     if actor.status == PersonStatus.CLOSED:
         return _deny("This profile is closed.")
+    if actor.access_ended:
+        return _deny(f"This profile's access ended on {actor.access_ends_on:%d %B %Y}.")
+    if action in EVERYONE:
+        return Decision(True, "everyone")
+    if isinstance(target, CardStep):
+        return _card_step(actor, action, target)
 
     subject = _subject(target)
     if subject is not None and subject.status == PersonStatus.CLOSED and action in CHANGES_PERSON:
@@ -326,8 +366,13 @@ def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
         return Decision(True, "self-service")
     if subject is not None and subject.pk == actor.pk:
         return _deny("Nobody may take this action on their own record.")
+    if action == Action.RIGHT_GRANT and subject is not None and subject.kind != PersonKind.PERSON:
+        return _deny("RPA and temporary-access profiles cannot hold CIS rights.")
 
     needs = NEEDS[action]
+    if isinstance(target, Request) and action in DECIDE_REQUEST and target.approver_rights:
+        # The request type's approval policy names who may decide it (and those above them).
+        needs = frozenset(Right(r) for r in target.approver_rights)
     sponsor_assignable = action in (Action.ASSIGNMENT_CREATE, Action.ASSIGNMENT_END) and (
         _assignable(target)
     )
@@ -353,6 +398,23 @@ def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
     return _deny("You do not have a right that allows this.")
 
 
+# What may be done as a step of a card action, and is then decided as that card action: the
+# certificate a renewal issues and the ones it supersedes, those a cancellation revokes, the
+# task the portal hands to the agent (DESIGN §5: they belong to the card action).
+CARD_STEPS = frozenset({Action.CERTIFICATE_ISSUE, Action.CERTIFICATE_REVOKE, Action.CARD_TASK})
+
+
+def _card_step(actor: Person, action: Action, step: CardStep) -> Decision:
+    if action not in CARD_STEPS:
+        return _deny(f"{action} is not a step of a card action.")
+    if step.action in CARD_STEPS or not step.action.value.startswith("card."):
+        return _deny(f"{step.action} is not a card action.")
+    carried = decide(actor, step.action, step.person)
+    if not carried.allowed:
+        return carried
+    return Decision(True, f"step-of:{step.action}:{carried.rule}")
+
+
 def _assignable(target: Any) -> bool:
     if isinstance(target, NewAssignment):
         return target.position.assignable
@@ -362,10 +424,30 @@ def _assignable(target: Any) -> bool:
 
 
 def require(actor: Actor | None, action: Action, target: Any = None) -> Decision:
+    """The decision, or NotPermitted; a refusal is logged and audited (cis.audit.refusals)."""
     decision = decide(actor, action, target)
     if not decision.allowed:
+        _note_refusal(actor, action, target, decision)
         raise NotPermitted(decision.reason)
     return decision
+
+
+def _note_refusal(actor: Actor | None, action: Action, target: Any, decision: Decision) -> None:
+    signed_in = isinstance(actor, Person) and actor.is_authenticated
+    target_type, target_ref = refusals.describe(target)
+    subject = _subject(target)
+    refusals.note(
+        refusals.Refusal(
+            kind=refusals.ACCESS_REFUSED,
+            refused=str(action),
+            reason=decision.reason,
+            actor_ref=actor.user_id if signed_in and isinstance(actor, Person) else "",
+            actor_name=actor.full_name if signed_in and isinstance(actor, Person) else "",
+            target_type=target_type,
+            target_ref=target_ref,
+            subject_ref=subject.user_id if subject is not None else "",
+        )
+    )
 
 
 def can(actor: Actor | None, action: Action, target: Any = None) -> bool:
@@ -374,7 +456,14 @@ def can(actor: Actor | None, action: Action, target: Any = None) -> bool:
 
 # Workflow
 # Whoever raised a request may follow, chase and withdraw it, but never decide it.
-OWN_REQUEST = frozenset({Action.REQUEST_VIEW, Action.REQUEST_CANCEL, Action.REQUEST_ESCALATE})
+OWN_REQUEST = frozenset(
+    {
+        Action.REQUEST_VIEW,
+        Action.REQUEST_CANCEL,
+        Action.REQUEST_ESCALATE,
+        Action.REQUEST_COMMENT,
+    }
+)
 DECIDE_REQUEST = frozenset({Action.REQUEST_APPROVE, Action.REQUEST_REJECT})
 # Requests about CIS rights are raised and decided by RA Managers alone.
 REQUEST_RIGHTS_MANAGER_ONLY = frozenset(
@@ -391,11 +480,40 @@ def _request_rule(
             return Decision(True, "own-request")
         if action in DECIDE_REQUEST:
             return _deny("Nobody may approve or reject a request they raised.")
+    if action in SERVICE_DESK_LEVEL and any(g.right == Right.SERVICE_DESK for g in facts.grants):
+        return _service_desk_rule(actor, action, request)
     if action in REQUEST_RIGHTS_MANAGER_ONLY and not _type_allowed(
         request.request_type, facts.grants
     ):
         return _deny("Only an RA Manager may raise or decide a request about CIS rights.")
     return None
+
+
+# What the service desk does with a request escalated to it (DESIGN §5: the last level).
+SERVICE_DESK_LEVEL = frozenset(
+    {Action.REQUEST_APPROVE, Action.REQUEST_REJECT, Action.REQUEST_REASSIGN}
+)
+
+
+def _service_desk_rule(actor: Person, action: Action, request: Request) -> Decision | None:
+    """The service desk decides only what has reached it, and only what it can change itself.
+
+    Approving a card request authorises the RA's workstation to issue the card; every other
+    approval changes the directory through an RA Agent's right, so the desk hands those back to
+    an RA Agent (reassign) instead.
+    """
+    if request.subject_id is not None and request.subject_id == actor.pk:
+        return None  # the general rule refuses acting on oneself
+    if request.escalation_level < EscalationLevel.SERVICE_DESK:
+        if action == Action.REQUEST_REASSIGN:
+            return _deny("The service desk takes a request only once it is escalated to it.")
+        return None  # whatever else the desk's grants allow
+    if action == Action.REQUEST_APPROVE and request.request_type not in CARD_TYPES:
+        return _deny(
+            "The service desk cannot make this change itself: reassign the request to an RA "
+            "Agent, who approves it."
+        )
+    return Decision(True, "service-desk-escalation")
 
 
 def _type_allowed(request_type: str, grants: Any) -> bool:

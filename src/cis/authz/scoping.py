@@ -105,6 +105,11 @@ def visible(actor: Actor | None, action: Action, queryset: QuerySet[M]) -> Query
             q |= Q(person=actor)
         return queryset.filter(q)
     if model is AuditEvent:
+        # Events at an organisation in reach, and events about a person in reach (a person's
+        # own events carry no organisation: their registration, identity check, contact details).
         codes = Organisation.objects.filter(id__in=reach.org_ids).values_list("ods_code", flat=True)
-        return queryset.filter(organisation_ref__in=list(codes))
+        people = Person.objects.filter(_people_filter(actor, reach, include_self=False))
+        return queryset.filter(
+            Q(organisation_ref__in=list(codes)) | Q(subject_ref__in=people.values("user_id"))
+        )
     raise TypeError(f"no visibility rule for {model.__name__}")

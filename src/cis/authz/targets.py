@@ -9,6 +9,8 @@ from cis.people.models import Person
 from cis.rbac.models import Position
 from cis.rights.models import Right
 
+from .actions import Action
+
 
 @dataclass(frozen=True)
 class NewAssignment:
@@ -23,3 +25,13 @@ class NewGrant:
     organisation: Organisation | None = None
     include_children: bool = False
     ra: RegistrationAuthority | None = None
+
+
+@dataclass(frozen=True)
+class CardStep:
+    """Something done as one step of a card action on a holder's card (a certificate issued or
+    retired, a task handed to the agent): the policy allows it exactly when it allows `action`,
+    the card action itself, on `person`, the card's holder."""
+
+    action: Action
+    person: Person

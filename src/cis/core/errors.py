@@ -19,6 +19,12 @@ class ValidationFailed(DomainError):
     code = "validation_failed"
 
 
+class WrongCode(ValidationFailed):
+    """A one-time code that is not the one sent (cis.core.codes); the attempt counted."""
+
+    code = "wrong_code"
+
+
 class NotPermitted(DomainError):
     http_status = 403
     code = "not_permitted"

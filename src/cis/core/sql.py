@@ -11,7 +11,7 @@ have stored, and the ORM reads it back unchanged.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -79,3 +79,53 @@ def insert_sql(model: type[Model], fields: Sequence[str], *, returning: str = ""
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {table(model)} ({columns(model, fields)}) VALUES ({marks})"  # noqa: S608
     return f"{sql} RETURNING {column(model, returning)}" if returning else sql
+
+
+def copy_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Load many rows into the model's table at once: PostgreSQL's COPY, or batched INSERTs on
+    SQLite. Values are given as the ORM would save them (datetimes aware, JSON as text); no
+    signal, save() or auto_now runs, so the caller gives every column. Returns the row count."""
+    conn = connection()
+    count = 0
+    if conn.vendor == "postgresql":
+        statement = f"COPY {table(model)} ({columns(model, fields)}) FROM STDIN"
+        with conn.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    insert = insert_sql(model, fields)
+    batch: list[Sequence[Any]] = []
+    with conn.cursor() as cursor:
+        for row in rows:
+            batch.append([_sqlite_value(conn, value) for value in row])
+            if len(batch) == COPY_BATCH:
+                cursor.executemany(insert, batch)
+                count += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(insert, batch)
+            count += len(batch)
+    return count
+
+
+COPY_BATCH = 5000
+
+
+def _sqlite_value(conn: BaseDatabaseWrapper, value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return conn.ops.adapt_datetimefield_value(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def reset_sequences(*models: type[Model]) -> None:
+    """After rows were loaded with their ids given: new rows continue after the largest id."""
+    from django.core.management.color import no_style  # noqa: PLC0415
+
+    conn = connection()
+    statements = conn.ops.sequence_reset_sql(no_style(), list(models))
+    with conn.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)

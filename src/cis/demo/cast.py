@@ -14,6 +14,12 @@ from cis.rights.models import Right
 
 RA_CODE = "RA-NP"
 RA_NAME = "Northern Pharmacy Registration Authority"
+# The RA's published contact details (a drama-range phone number and an example domain).
+RA_CONTACT = {
+    "email": "ra.northern-pharmacy@example.org",
+    "phone": "0113 496 0000",
+    "hours": "Monday to Friday, 9am to 5pm",
+}
 
 # Every persona's virtual card is unlocked with this passcode (the demo's cards come later).
 DEMO_PASSCODE = "2468"
@@ -110,30 +116,37 @@ class PositionSpec:
     activities: tuple[str, ...] = ()
 
 
-PHARMACIST = PositionSpec("Pharmacist", ("R8006",), "AOW-PHARM")
-TECHNICIAN = PositionSpec("Pharmacy Technician", ("R8007",), "AOW-PHARM", assignable=True)
-DISPENSER = PositionSpec("Dispenser", ("R8010",), "AOW-PHARM", assignable=True)
-COUNTER = PositionSpec("Counter Assistant", ("R8008",), "AOW-PHARM", assignable=True)
+# Job roles from the catalogue (src/cis/rbac/data/catalogue.json): the national access roles
+# (R8003 Health Professional, R8008 Admin/Clinical Support, ...) with the job role that names the
+# profession (R1290 Pharmacist, R0011 Dispenser, ...), as RAs build positions.
+PHARMACIST = PositionSpec("Pharmacist", ("R8003", "R1290"), "")
+TECHNICIAN = PositionSpec(
+    "Pharmacy Technician", ("R8008", "R1979"), "", assignable=True, activities=("B0570",)
+)
+DISPENSER = PositionSpec(
+    "Dispenser", ("R8008", "R0011"), "", assignable=True, activities=("B0570",)
+)
+COUNTER = PositionSpec("Counter Assistant", ("R8008",), "", assignable=True)
 
 POSITIONS: dict[str, tuple[PositionSpec, ...]] = {
     RA_OFFICE: (
-        PositionSpec("RA Manager", ("R5080",), "AOW-RA"),
-        PositionSpec("RA Agent", ("R5090",), "AOW-RA"),
-        PositionSpec("RA ID Checker", ("R8008",), "AOW-RA", activities=("B0267",)),
-        PositionSpec("Service Desk Analyst", ("R8008",), "AOW-ADMIN"),
+        PositionSpec("RA Manager", ("R5080",), "", activities=("B1300", "B0274")),
+        PositionSpec("RA Agent", ("R5090",), "", activities=("B1300", "B0274")),
+        PositionSpec("RA ID Checker", ("R5090",), "", activities=("B0267",)),
+        PositionSpec("Service Desk Analyst", ("R8015",), ""),
     ),
     HEAD_OFFICE: (
-        PositionSpec("Superintendent Pharmacist", ("R8006",), "AOW-PHARM", activities=("B1300",)),
-        PositionSpec("Area Manager", ("R8008",), "AOW-ADMIN"),
-        PositionSpec("Head Office Administrator", ("R8008",), "AOW-ADMIN", assignable=True),
+        PositionSpec("Superintendent Pharmacist", ("R8003", "R1290"), "", activities=("B1300",)),
+        PositionSpec("Area Manager", ("R8008",), ""),
+        PositionSpec("Head Office Administrator", ("R8010",), "", assignable=True),
     ),
     **{code: (PHARMACIST, TECHNICIAN, DISPENSER, COUNTER) for code in BRANCHES},
     **{code: (PHARMACIST, DISPENSER, COUNTER) for code in INDEPENDENTS},
     GP_PRACTICE: (
-        PositionSpec("GP", ("R8000",), "AOW-GP"),
-        PositionSpec("Practice Nurse", ("R8001",), "AOW-GP"),
-        PositionSpec("Practice Manager", ("R8012",), "AOW-GP"),
-        PositionSpec("Receptionist", ("R8008",), "AOW-GP", assignable=True),
+        PositionSpec("GP", ("R8000", "R0260"), ""),
+        PositionSpec("Practice Nurse", ("R8001", "R0620"), ""),
+        PositionSpec("Practice Manager", ("R8008",), ""),
+        PositionSpec("Receptionist", ("R8009", "R1730"), "", assignable=True),
     ),
 }
 
@@ -148,6 +161,7 @@ class StaffSpec:
     since: dt.date
     professional_body: str = ""
     professional_number: str = ""
+    kind: str = "person"
 
     @property
     def user_id(self) -> str:
@@ -207,7 +221,14 @@ _STAFF_TABLE = """
 41 | Paul Haigh         | 1973-07-14 | 2010-05-04 |              | A81001 Practice Manager
 42 | Lucy Shackleton    | 1998-01-27 | 2022-11-07 |              | A81001 Receptionist
 43 | Matthew Brook      | 1988-09-02 | 2020-04-01 | GPhC 2067745 | FRK63 Pharmacist;FBE72 Pharmacist
+44 | Dispensing Robot   | 2000-01-01 | 2024-03-04 |              | FLM49 Dispenser
+45 | Olivia Turner      | 2002-07-15 | 2026-11-02 |              | FLM49 Counter Assistant
+46 | Sam Whitworth      | 1999-04-21 | 2026-11-30 |              | FLM49 Dispenser
 """
+
+# Who is not a plain person (DESIGN §3 kinds): the Hebden Bridge branch's dispensing robot is a
+# robotic process account, and its Christmas cover a temporary-access profile.
+KINDS = {44: "rpa", 45: "temporary"}
 
 
 def _post(text: str) -> tuple[str, str]:
@@ -231,6 +252,7 @@ def _parse_staff(table: str) -> tuple[StaffSpec, ...]:
                 since=dt.date.fromisoformat(since),
                 professional_body=body,
                 professional_number=reg_number,
+                kind=KINDS.get(int(number), "person"),
             )
         )
     return tuple(staff)
@@ -247,6 +269,16 @@ class PersonaSpec:
     # or ("national", "").
     scope: tuple[str, str]
     try_this: str
+    # The persona's demo card: "active", "renewal" (certificate in its renewal window), "expired"
+    # (certificate past expiry), "locked" (three wrong passcodes) or "none" (no card yet).
+    card: str = "active"
+
+
+# How many days the demo's certificates in and past their renewal window have left (or are past).
+RENEWAL_DAYS_LEFT = 30
+EXPIRED_DAYS_AGO = 10
+# Blank virtual cards for issuing at the RA's workstation: $CIS_DATA_DIR/cards/blank-N.card.
+BLANK_CARDS = 3
 
 
 PERSONAS: tuple[PersonaSpec, ...] = (
@@ -309,5 +341,102 @@ PERSONAS: tuple[PersonaSpec, ...] = (
         None,
         ("", ""),
         "A locum pharmacist with positions at two organisations: choose a role at sign-in.",
+    ),
+    PersonaSpec(
+        10,
+        None,
+        ("", ""),
+        f"A technician at Hebden Bridge whose certificate expires in {RENEWAL_DAYS_LEFT} days: "
+        "renew it yourself.",
+        card="renewal",
+    ),
+    PersonaSpec(
+        11,
+        None,
+        ("", ""),
+        f"A dispenser at Hebden Bridge whose certificate expired {EXPIRED_DAYS_AGO} days ago: "
+        "only an RA Agent can renew it, with her present.",
+        card="expired",
+    ),
+    PersonaSpec(
+        12,
+        None,
+        ("", ""),
+        "A counter assistant at Hebden Bridge whose card is locked: unlock it with a code, or "
+        "with the LSA.",
+        card="locked",
+    ),
+    PersonaSpec(
+        46,
+        None,
+        ("", ""),
+        "A new dispenser at Hebden Bridge with no card yet: the Sponsor requests one.",
+        card="none",
+    ),
+    PersonaSpec(
+        45,
+        None,
+        ("", ""),
+        "Temporary cover at Hebden Bridge (a temporary-access profile).",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class JourneySpec:
+    title: str
+    who: str  # the persona(s) to sign in as
+    how: str
+
+
+# What `cis demo` prints: for each journey, who to sign in as and what to do.
+JOURNEYS: tuple[JourneySpec, ...] = (
+    JourneySpec(
+        "A card for a new starter",
+        "Richard Ashworth (Sponsor), then Daniel Okafor (RA Agent)",
+        "People > search 'Whitworth' > Request a card; the RA Agent approves it under Requests "
+        "and presses Issue the card on its page, with cis-agent serve reading blank-1.card; "
+        "the request shows Applied.",
+    ),
+    JourneySpec(
+        "Replace a damaged card",
+        "Richard Ashworth (Sponsor), then Daniel Okafor (RA Agent)",
+        "Gareth Lloyd's page > Request a replacement card; the RA Agent approves it and "
+        "presses Replace the card, with blank-2.card in the agent's reader; the request closes.",
+    ),
+    JourneySpec(
+        "Renew in the renewal window",
+        "Gareth Lloyd (card holder), or Priya Shah (LSA)",
+        "My smartcard > Renew (or the LSA's Certificates expiring list).",
+    ),
+    JourneySpec(
+        "Renew after expiry",
+        "Richard Ashworth (Sponsor), then Daniel Okafor (RA Agent)",
+        "Chloe Barker's page > Request renewal of an expired certificate; the RA Agent approves "
+        "it and presses Renew the certificate on its page, with her card in the agent's reader; "
+        "the request closes.",
+    ),
+    JourneySpec(
+        "Unlock a locked card",
+        "Megan Holt (card holder), or Priya Shah (LSA)",
+        "My smartcard > Unlock it with a code (sent to var/sms.jsonl), or the LSA's Locked "
+        "cards with Megan present.",
+    ),
+    JourneySpec(
+        "Resolve an escalation",
+        "Sophie Brennan (service desk), or Margaret Whitfield (RA Manager)",
+        "Requests > Escalated > a request > Reassign to an RA Agent, comment, approve or reject; "
+        "the RA Agent then approves it.",
+    ),
+    JourneySpec(
+        "Register a new person",
+        "Richard Ashworth (Sponsor), then Daniel Okafor (RA Agent)",
+        "Raise a request > Register a new person; the RA Agent approves it, recording the "
+        "identity check (or approving in part, with a reason).",
+    ),
+    JourneySpec(
+        "Sign in to a clinical system",
+        "Matthew Brook (card holder, two positions)",
+        "Open http://127.0.0.1:8001 > Sign in with NHS Care Identity > choose a role.",
     ),
 )

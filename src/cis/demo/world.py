@@ -7,30 +7,26 @@ then change in the demo (an ended position, a revoked right, a closed profile) i
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.db import transaction
 
 from cis.authz.policy import CONSOLE, Actor
 from cis.core import clock
 from cis.organisations.models import Organisation, RegistrationAuthority
-from cis.organisations.services import organisation_create, ra_create
-from cis.people.models import AssuranceLevel, Person, PersonStatus
+from cis.organisations.services import organisation_create, ra_create, ra_update
+from cis.people.models import AssuranceLevel, Person, PersonKind, PersonStatus
 from cis.people.services import (
+    ACCESS_LIMITS,
     contact_confirm_in_person,
     person_create,
     person_verify_identity,
 )
-from cis.rbac.models import Activity, AreaOfWork, JobRole, Position, PositionAssignment
-from cis.rbac.services import (
-    CATALOGUE_FILE,
-    assignment_create,
-    catalogue_load,
-    position_create,
-)
+from cis.rbac.catalogue import catalogue_load
+from cis.rbac.models import Position, PositionAssignment
+from cis.rbac.services import assignment_create, position_create
 from cis.rights.models import RightGrant
 from cis.rights.services import right_grant
 
@@ -87,38 +83,26 @@ def build_world(*, actor: Actor = CONSOLE) -> BuildReport:
     return report
 
 
-def _catalogue_current(path: Path) -> bool:
-    """True when the catalogue in the database already matches the data file."""
-    data = json.loads(path.read_text())
-    for model, key in (
-        (AreaOfWork, "areas_of_work"),
-        (Activity, "activities"),
-        (JobRole, "job_roles"),
-    ):
-        wanted = {(e["code"], e["name"], bool(e.get("illustrative", True))) for e in data[key]}
-        held = set(model.objects.filter(retired=False).values_list("code", "name", "illustrative"))
-        if wanted != held:
-            return False
-    baseline = {e["code"]: set(e.get("baseline", [])) for e in data["job_roles"]}
-    held_baseline: dict[str, set[str]] = {code: set() for code in baseline}
-    for code, activity in JobRole.baseline_activities.through.objects.values_list(
-        "jobrole__code", "activity__code"
-    ):
-        held_baseline.setdefault(code, set()).add(activity)
-    return baseline == held_baseline
-
-
 def _ensure_catalogue(actor: Actor, report: BuildReport) -> None:
-    if not _catalogue_current(CATALOGUE_FILE):
-        catalogue_load(actor=actor)
+    if not catalogue_load(actor=actor).unchanged:
         report.added["catalogue load"] += 1
 
 
 def _ensure_ra(actor: Actor, report: BuildReport) -> RegistrationAuthority:
     ra = RegistrationAuthority.objects.filter(code=cast.RA_CODE).first()
     if ra is None:
-        ra = ra_create(actor=actor, code=cast.RA_CODE, name=cast.RA_NAME)
+        ra = ra_create(actor=actor, code=cast.RA_CODE, name=cast.RA_NAME, **cast.RA_CONTACT)
         report.added["Registration Authority"] += 1
+    elif not ra.email:  # a world built before the RA published its contact details
+        contact = cast.RA_CONTACT
+        ra = ra_update(
+            actor=actor,
+            ra=ra,
+            email=contact["email"],
+            phone=contact["phone"],
+            hours=contact["hours"],
+        )
+        report.added["RA contact details"] += 1
     return ra
 
 
@@ -180,6 +164,13 @@ def _ensure_person(
             registered_ra=ra,
             professional_body=spec.professional_body,
             professional_number=spec.professional_number,
+            kind=spec.kind,
+            # RPA and temporary-access profiles run for a limited time (their longest).
+            access_ends_on=(
+                clock.today() + dt.timedelta(days=ACCESS_LIMITS[PersonKind(spec.kind)])
+                if spec.kind in ACCESS_LIMITS
+                else None
+            ),
         )
         report.added["people"] += 1
     if person.status == PersonStatus.CLOSED:

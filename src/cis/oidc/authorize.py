@@ -1,21 +1,30 @@
-"""GET /oidc/authorize: the code flow's front door, with sign-in, max_age and role selection.
+"""GET or POST /oidc/authorize: the code flow's front door, with sign-in, step-up and roles.
 
 Order of checks: the client and its exact redirect_uri (errors shown here, never redirected);
-then PKCE S256; then whether the person is signed in recently enough (prompt, max_age); then
-whether they have chosen the role they work in. Only then is a code issued.
+then what CIS does not support (request objects by value or reference); PKCE S256; prompt;
+id_token_hint; whether the person is signed in recently enough (prompt, max_age) and strongly
+enough (acr_values); then whether they have chosen the role they work in. Only then is a code
+issued. Every answer sent back to the client carries `iss` (RFC 9207), errors included.
+
+POST (OpenID Connect Core §3.1.2.1) carries the same parameters form-encoded. It is exempt from
+CSRF: it is a protocol request from another site, whose every effect a GET has too, and CIS
+never shows a consent form here (clinical systems are registered by the service desk).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.models import get_application_model
@@ -25,10 +34,26 @@ from oauth2_provider.views import AuthorizationView
 from cis.core import clock
 from cis.core.errors import DomainError
 from cis.signin import browser
+from cis.signin.constants import ACR_ORDER
 from cis.signin.models import SignInSession
 from cis.signin.services import selected_role_still_held
 
-from .errors import INTERACTION_REQUIRED, INVALID_REQUEST, LOGIN_REQUIRED, error_redirect
+from . import keys
+from .constants import PROMPT_VALUES
+from .errors import (
+    INTERACTION_REQUIRED,
+    INVALID_REQUEST,
+    LOGIN_REQUIRED,
+    REQUEST_NOT_SUPPORTED,
+    REQUEST_URI_NOT_SUPPORTED,
+    UNMET_AUTHENTICATION_REQUIREMENTS,
+    error_redirect,
+    with_iss,
+)
+
+# The authorize request (its path and query) that sent this browser to sign in again for a
+# stronger acr; a second arrival from it that is still too weak is refused, not looped.
+STEP_UP_KEY = "cis_oidc_step_up"
 
 
 def _without(request: HttpRequest, *names: str) -> str:
@@ -39,6 +64,7 @@ def _without(request: HttpRequest, *names: str) -> str:
     return request.path + (f"?{encoded}" if encoded else "")
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit ships no type hints
     template_name = "oidc/authorize.html"
 
@@ -46,6 +72,13 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
         return str(resolve_url(settings.LOGIN_URL))
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method == "POST":
+            # The same request as a GET with these parameters in its query (see the docstring).
+            params = request.POST.copy()
+            request.GET = params  # type: ignore[assignment]  # a QueryDict as Django's own
+            request.POST = QueryDict()
+            request.META["QUERY_STRING"] = params.urlencode()
+            request.method = "GET"
         if request.user.is_authenticated and getattr(request, "signin_session", None) is None:
             # Only the demo signs people in without a sign-in session (the persona page).
             if not settings.CIS_DEMO_LOGIN:
@@ -60,6 +93,12 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
         response: HttpResponseBase = super().dispatch(request, *args, **kwargs)
         return response
 
+    def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
+        """Every redirect back to the client, success or error, names this issuer (RFC 9207)."""
+        iss = oauth2_settings.oauth2_authorization_server_issuer(self.request)
+        response: HttpResponse = super().redirect(with_iss(redirect_to, iss), application)
+        return response
+
     def handle_no_permission(self) -> HttpResponseBase:
         prompt = set(self.request.GET.get("prompt", "").split())
         if "none" not in prompt:
@@ -68,11 +107,17 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
         response: HttpResponseBase = super().handle_no_permission()
         return response
 
-    def _error(self, credentials: dict[str, Any], error: str) -> HttpResponse:
+    def _error(
+        self, credentials: dict[str, Any], error: str, description: str = ""
+    ) -> HttpResponse:
         application = get_application_model().objects.get(client_id=credentials["client_id"])
         iss = oauth2_settings.oauth2_authorization_server_issuer(self.request)
         target = error_redirect(
-            credentials["redirect_uri"], error, state=credentials.get("state"), iss=iss
+            credentials["redirect_uri"],
+            error,
+            state=credentials.get("state"),
+            iss=iss,
+            description=description,
         )
         response: HttpResponse = OAuth2ResponseRedirect(target, application.get_allowed_schemes())
         return response
@@ -84,20 +129,75 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
         browser.remember_next(request, target)
         return redirect_to_login(target, self.get_login_url())
 
+    def _hinted_subject(self, request: HttpRequest, client_id: str) -> str | None:
+        """The `sub` of a valid id_token_hint; ValueError when the hint is not one of ours.
+
+        Valid means: signed by one of this provider's keys (never `alg: none` or HS256),
+        issued by this issuer, and for this client. An expired token is still a good hint
+        (Core §3.1.2.1: it names who the client believes is signed in).
+        """
+        hint = request.GET.get("id_token_hint")
+        if hint is None:
+            return None
+        claims = keys.verify_jwt(hint)
+        if claims is None:
+            raise ValueError("The id_token_hint is not an ID token this provider signed.")
+        iss = oauth2_settings.oauth2_authorization_server_issuer(request)
+        audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if claims.get("iss") != iss or client_id not in audiences:
+            raise ValueError(
+                "The id_token_hint was issued by another issuer or for another client."
+            )
+        subject = claims.get("sub")
+        if not isinstance(subject, str):
+            raise ValueError("The id_token_hint names no subject.")
+        return subject
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        claims_request = request.GET.get("claims")
+        claims_invalid = claims_request is not None and not _claims_request_valid(claims_request)
+        if claims_invalid:
+            # oauthlib would refuse it on a page of its own; the client is told instead, once
+            # the client and its redirect_uri are known to be good (below).
+            without = request.GET.copy()
+            del without["claims"]
+            request.GET = without  # type: ignore[assignment]  # a QueryDict as Django's own
+            request.META["QUERY_STRING"] = without.urlencode()
         try:
             _scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
             response: HttpResponseBase = self.error_response(error, application=None)
             return response
+        if "request" in request.GET:
+            return self._error(
+                credentials, REQUEST_NOT_SUPPORTED, "Request objects are not accepted here."
+            )
+        if "request_uri" in request.GET:
+            return self._error(
+                credentials, REQUEST_URI_NOT_SUPPORTED, "request_uri is not accepted here."
+            )
         if request.GET.get("code_challenge_method") != "S256":
-            return self._error(credentials, INVALID_REQUEST)
-        session: SignInSession = request.signin_session  # type: ignore[attr-defined]
+            return self._error(credentials, INVALID_REQUEST, "PKCE with S256 is required.")
         prompt = set(request.GET.get("prompt", "").split())
+        if not prompt <= set(PROMPT_VALUES) or ("none" in prompt and len(prompt) > 1):
+            return self._error(credentials, INVALID_REQUEST, "The prompt value is not valid.")
+        if claims_invalid:
+            return self._error(credentials, INVALID_REQUEST, "The claims parameter is not valid.")
+        try:
+            hinted = self._hinted_subject(request, credentials["client_id"])
+        except ValueError as exc:
+            return self._error(credentials, INVALID_REQUEST, str(exc))
+        session: SignInSession = request.signin_session  # type: ignore[attr-defined]
+        if hinted is not None and hinted != session.person.user_id:
+            # Someone else is signed in here than the client expects.
+            if "none" in prompt:
+                return self._error(credentials, LOGIN_REQUIRED)
+            return self._reauthenticate(request, "prompt", "max_age", "id_token_hint")
         max_age = request.GET.get("max_age")
         if max_age is not None:
             if not max_age.isdigit():
-                return self._error(credentials, INVALID_REQUEST)
+                return self._error(credentials, INVALID_REQUEST, "max_age must be whole seconds.")
             age = (clock.now() - session.auth_time).total_seconds()
             if age > int(max_age):
                 if "none" in prompt:
@@ -105,12 +205,50 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
                 return self._reauthenticate(request, "max_age", "prompt")
         if "login" in prompt:
             return self._reauthenticate(request, "prompt", "max_age")
-        if not selected_role_still_held(session):
+        stepped = self._step_up(request, session, credentials, prompt)
+        if stepped is not None:
+            return stepped
+        if "select_account" in prompt or not selected_role_still_held(session):
+            # A CIS account is one person; what they select is the role they work in.
             if "none" in prompt:
                 return self._error(credentials, INTERACTION_REQUIRED)
-            choose = reverse("signin:role") + "?" + urlencode({"next": request.get_full_path()})
+            query = _without(request, "prompt")
+            choose = reverse("signin:role") + "?" + urlencode({"next": query})
             return redirect(choose)
         response = super().get(request, *args, **kwargs)
+        return response
+
+    def _step_up(
+        self,
+        request: HttpRequest,
+        session: SignInSession,
+        credentials: dict[str, Any],
+        prompt: set[str],
+    ) -> HttpResponseBase | None:
+        """acr_values (or the `claims` parameter's id_token `acr` value or values, Core
+        §5.5.1.1): met by a sign-in at least as strong as the weakest level asked for.
+
+        Unknown values are ignored (Core §3.1.2.1 makes them voluntary); a request naming only
+        unknown values is met by any sign-in. Too weak a sign-in signs in again, with the card
+        (the only way to AAL3); arriving back still too weak is refused, never looped.
+        """
+        values = [*request.GET.get("acr_values", "").split(), *_acr_claim_values(request)]
+        asked = [ACR_ORDER[v] for v in values if v in ACR_ORDER]
+        if not asked or ACR_ORDER.get(session.acr, 0) >= min(asked):
+            request.session.pop(STEP_UP_KEY, None)
+            return None
+        target = _without(request, "prompt", "max_age")
+        if "none" in prompt:
+            return self._error(credentials, LOGIN_REQUIRED, "A stronger sign-in is needed.")
+        if request.session.get(STEP_UP_KEY) == target:
+            request.session.pop(STEP_UP_KEY, None)
+            return self._error(
+                credentials,
+                UNMET_AUTHENTICATION_REQUIREMENTS,
+                "The sign-in was not strong enough for the acr_values asked for.",
+            )
+        response = self._reauthenticate(request, "prompt", "max_age")
+        request.session[STEP_UP_KEY] = target
         return response
 
     def create_authorization_response(
@@ -121,3 +259,30 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
             request, scopes, credentials, allow
         )
         return result
+
+
+def _acr_claim_values(request: HttpRequest) -> list[str]:
+    """The acr levels the `claims` parameter asks of the ID token (already checked as JSON)."""
+    raw = request.GET.get("claims")
+    if not raw:
+        return []
+    member = (json.loads(raw).get("id_token") or {}).get("acr")
+    if not isinstance(member, dict):
+        return []
+    values = member.get("values")
+    if isinstance(values, list):
+        return [v for v in values if isinstance(v, str)]
+    value = member.get("value")
+    return [value] if isinstance(value, str) else []
+
+
+def _claims_request_valid(value: str) -> bool:
+    """The claims parameter (Core §5.5): a JSON object of userinfo/id_token members."""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and all(
+        key in ("userinfo", "id_token") and (member is None or isinstance(member, dict))
+        for key, member in parsed.items()
+    )

@@ -16,7 +16,7 @@ from cis.authz.scope import active_assignments_query
 from cis.core import sql
 from cis.organisations.models import Organisation
 from cis.people.models import Person
-from cis.rbac.models import Activity, JobRole, Position, PositionAssignment
+from cis.rbac.models import Activity, JobRole, Position, PositionAssignment, job_role_full_code
 from cis.signin.models import SignInSession
 
 from .constants import CLAIM_SCOPES
@@ -34,7 +34,7 @@ def _role_entry(
     codes = sorted(activities)
 
     def full(role: dict[str, str]) -> str:
-        return f"{role['sector_code']}:{role['group_code']}:{role['code']}"
+        return job_role_full_code(role["sector_code"], role["group_code"], role["code"])
 
     return {
         "person_roleid": str(assignment_id),

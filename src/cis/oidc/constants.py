@@ -5,11 +5,22 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
-SIGNING_ALG = "ES256"
+SIGNING_ALG = "ES256"  # the default; RS256 per client (id_token_signed_response_alg)
+SIGNING_ALGS = ("ES256", "RS256")
 RESPONSE_TYPES = ("code",)
-GRANT_TYPES = ("authorization_code", "refresh_token")
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 CODE_CHALLENGE_METHODS = ("S256",)
-TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+# select_account chooses the role to work in; consent is given when the service desk registers
+# a clinical system, so asking for it again changes nothing.
+PROMPT_VALUES = ("none", "login", "consent", "select_account")
+TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+# RFC 7523 client assertions: how they are named, and what may sign them (never HS* or none).
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_ALGS = ("ES256", "RS256", "PS256")
+ASSERTION_MAX_SECONDS = 3600  # an assertion valid for longer than this is refused (an hour:
+# what Authlib and most client libraries make by default)
+# The scope of a system client's own tokens (client credentials): no person behind them.
+SYSTEM_SCOPE = "system"
 
 # Scopes and the claims each one releases, modelled on NHS CIS2 Authentication.
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
@@ -39,6 +50,7 @@ for _scope, _claims in SCOPE_CLAIMS.items():
         CLAIM_SCOPES[_claim] = CLAIM_SCOPES.get(_claim, frozenset()) | {_scope}
 
 ACR_VALUES = ("AAL3", "AAL2", "AAL1")
+UI_LOCALES = ("en-GB",)  # the portal and every message CIS writes
 
 
 def issuer(request: HttpRequest) -> str:

@@ -8,12 +8,16 @@ from django.views.decorators.http import require_GET
 
 from .constants import (
     ACR_VALUES,
+    ASSERTION_ALGS,
     CODE_CHALLENGE_METHODS,
     GRANT_TYPES,
+    PROMPT_VALUES,
     RESPONSE_TYPES,
     SCOPES,
-    SIGNING_ALG,
+    SIGNING_ALGS,
+    SYSTEM_SCOPE,
     TOKEN_ENDPOINT_AUTH_METHODS,
+    UI_LOCALES,
     issuer,
 )
 from .validator import CisValidator
@@ -34,22 +38,31 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "jwks_uri": endpoint("jwks-info"),
         "end_session_endpoint": endpoint("rp-initiated-logout"),
         "revocation_endpoint": endpoint("revoke-token"),
-        "scopes_supported": list(SCOPES),
+        "scopes_supported": [*SCOPES, SYSTEM_SCOPE],
         "response_types_supported": list(RESPONSE_TYPES),
         "response_modes_supported": ["query"],
         "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [SIGNING_ALG],
+        "id_token_signing_alg_values_supported": list(SIGNING_ALGS),
         "token_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "revocation_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
+        "introspection_endpoint": endpoint("introspect"),
+        "introspection_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
         "code_challenge_methods_supported": list(CODE_CHALLENGE_METHODS),
         "claims_supported": CisValidator().get_discovery_claims(request),
         "acr_values_supported": list(ACR_VALUES),
-        "prompt_values_supported": ["none", "login"],
-        "claims_parameter_supported": False,
+        "prompt_values_supported": list(PROMPT_VALUES),
+        "claims_parameter_supported": True,
+        # CIS speaks British English only; ui_locales and claims_locales are accepted as
+        # preferences (Core §3.1.2.1), never an error.
+        "ui_locales_supported": list(UI_LOCALES),
+        "claims_locales_supported": list(UI_LOCALES),
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     }
     response = JsonResponse(document)
     response["Access-Control-Allow-Origin"] = "*"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 LOGIN_REQUIRED = "login_required"
 INTERACTION_REQUIRED = "interaction_required"
@@ -10,6 +10,11 @@ INVALID_REQUEST = "invalid_request"
 INVALID_GRANT = "invalid_grant"
 INVALID_TOKEN = "invalid_token"  # noqa: S105 - an OAuth error code
 ACCESS_DENIED = "access_denied"
+REQUEST_NOT_SUPPORTED = "request_not_supported"
+REQUEST_URI_NOT_SUPPORTED = "request_uri_not_supported"
+UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type"
+# OpenID Connect Core Unmet Authentication Requirements 1.0.
+UNMET_AUTHENTICATION_REQUIREMENTS = "unmet_authentication_requirements"
 
 DESCRIPTIONS = {
     LOGIN_REQUIRED: "The person is not signed in to CIS, or signed in too long ago.",
@@ -17,12 +22,22 @@ DESCRIPTIONS = {
 }
 
 
-def error_redirect(redirect_uri: str, error: str, *, state: str | None, iss: str) -> str:
+def error_redirect(
+    redirect_uri: str, error: str, *, state: str | None, iss: str, description: str = ""
+) -> str:
     """The redirect_uri (already checked as registered) with an error response added."""
-    params = {"error": error, "error_description": DESCRIPTIONS.get(error, error)}
+    params = {"error": error, "error_description": description or DESCRIPTIONS.get(error, error)}
     if state:
         params["state"] = state
     params["iss"] = iss
     parts = urlsplit(redirect_uri)
     query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def with_iss(uri: str, iss: str) -> str:
+    """An authorization response's redirect with exactly one `iss` in its query (RFC 9207)."""
+    parts = urlsplit(uri)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "iss"]
+    query.append(("iss", iss))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))

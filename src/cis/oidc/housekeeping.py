@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Q
 from oauth2_provider.models import clear_expired
 
 from cis.core import clock
 from cis.signin.challenge import challenges_purge
-from cis.signin.models import SignInTicket
+from cis.signin.models import BackchannelLogout, SignInTicket
 
-from .models import CodeIssue
+from .backchannel import MAX_ATTEMPTS
+from .models import ClientAssertionUse, CodeIssue
 
 # A code's record outlives the code so that a late replay still revokes what it produced.
 CODE_RECORD_DAYS = 2
+# Back-channel logouts sent (or given up) are kept this long, to show what was told.
+LOGOUT_RECORD_DAYS = 7
 
 
 def purge() -> dict[str, int]:
@@ -23,5 +27,16 @@ def purge() -> dict[str, int]:
     codes, _ = CodeIssue.objects.filter(
         created_at__lt=now - dt.timedelta(days=CODE_RECORD_DAYS)
     ).delete()
+    told = now - dt.timedelta(days=LOGOUT_RECORD_DAYS)
+    logouts, _ = BackchannelLogout.objects.filter(
+        Q(sent_at__lt=told) | Q(attempts__gte=MAX_ATTEMPTS, due_at__lt=told)
+    ).delete()
+    assertions, _ = ClientAssertionUse.objects.filter(expires_at__lt=now).delete()
     clear_expired()  # the toolkit's expired tokens and grants
-    return {"challenges": challenges, "sign-in links": tickets, "code records": codes}
+    return {
+        "challenges": challenges,
+        "sign-in links": tickets,
+        "code records": codes,
+        "back-channel logout records": logouts,
+        "client assertion records": assertions,
+    }

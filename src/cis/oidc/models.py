@@ -23,6 +23,9 @@ class CodeIssue(models.Model):
     redeemed_at = models.DateTimeField(null=True, blank=True)
     token_family = models.UUIDField(null=True, blank=True)
     replayed_at = models.DateTimeField(null=True, blank=True)
+    # The authorization request's `claims` parameter (Core §5.5), for every token of the lineage:
+    # refreshed ID tokens and userinfo release what it asked for, as the first exchange did.
+    claims = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -50,3 +53,51 @@ class TokenLink(models.Model):
 
     def __str__(self) -> str:
         return f"Token {self.access_token_id} of session {self.session_id}"
+
+
+class RetiredClient(models.Model):
+    """A clinical system's client that the service desk retired: gone from the toolkit's table
+    (with its tokens and grants), remembered here so its id is never mistaken for a live one."""
+
+    client_id = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=255)
+    redirect_uris = models.TextField(blank=True)
+    registered_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField()
+    retired_by_ref = models.CharField(max_length=40)
+    retired_by_name = models.CharField(max_length=200)
+    reason = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-retired_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id}, retired)"
+
+
+class ClientRegistration(models.Model):
+    """A client's registration metadata that the toolkit's Application has no field for."""
+
+    application = models.OneToOneField(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="cis_registration"
+    )
+    # OpenID Connect Back-Channel Logout 1.0 §2.2.
+    backchannel_logout_uri = models.CharField(max_length=2000, blank=True)
+    backchannel_logout_session_required = models.BooleanField(default=False)
+    # private_key_jwt (RFC 7523): the public keys (a JWK set) the client signs assertions with.
+    jwks = models.JSONField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Registration of client {self.application_id}"
+
+
+class ClientAssertionUse(models.Model):
+    """A client assertion (RFC 7523) already used: its `jti` is never accepted twice while it
+    could still be valid (RFC 7523 §3 item 7)."""
+
+    digest = models.CharField(max_length=64, unique=True)  # of client id and jti
+    client_id = models.CharField(max_length=100)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"Assertion of {self.client_id} until {self.expires_at:%H:%M:%S}"

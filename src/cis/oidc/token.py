@@ -13,6 +13,7 @@ from oauth2_provider.views import RevokeTokenView as ToolkitRevokeTokenView
 from oauth2_provider.views import TokenView as ToolkitTokenView
 from oauthlib.oauth2.rfc6749 import errors
 
+from .constants import GRANT_TYPES
 from .validator import ClaimLost, deferred_writes, run_writes
 
 
@@ -33,7 +34,16 @@ class TokenView(ToolkitTokenView):  # type: ignore[misc]  # the toolkit ships no
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response: HttpResponse
-        if request.POST.get("grant_type") != "authorization_code" or app_authorized.has_listeners():
+        grant_type = request.POST.get("grant_type")
+        if grant_type not in GRANT_TYPES:
+            # Refused before any client authentication or database work: at once, and in the
+            # same time whichever unsupported grant it was (password, device_code, ...).
+            if not grant_type:
+                return _oauth_error(
+                    errors.InvalidRequestError(description="grant_type is missing.")
+                )
+            return _oauth_error(errors.UnsupportedGrantTypeError())
+        if grant_type != "authorization_code" or app_authorized.has_listeners():
             with transaction.atomic():
                 response = super().post(request, *args, **kwargs)
             return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import authorize, discovery, jwks, logout, token, userinfo
+from . import authorize, discovery, introspect, jwks, logout, token, userinfo
 
 app_name = "oauth2_provider"
 
@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("oidc/authorize", authorize.AuthorizeView.as_view(), name="authorize"),
     path("oidc/token", token.TokenView.as_view(), name="token"),
     path("oidc/revoke", token.RevokeTokenView.as_view(), name="revoke-token"),
+    path("oidc/introspect", introspect.IntrospectView.as_view(), name="introspect"),
     path("oidc/userinfo", userinfo.UserInfoView.as_view(), name="user-info"),
     path("oidc/jwks", jwks.jwks, name="jwks-info"),
     path("oidc/logout", logout.LogoutView.as_view(), name="rp-initiated-logout"),

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.views import UserInfoView as ToolkitUserInfoView
 
 from .errors import INVALID_REQUEST
 
 
+@method_decorator(csrf_exempt, name="dispatch")  # a bearer-token API: no cookies count here
 class UserInfoView(ToolkitUserInfoView):  # type: ignore[misc]  # the toolkit ships no hints
     """The toolkit's endpoint, refusing tokens in the query string (RFC 9700 §4.3.2)."""
 

@@ -15,7 +15,6 @@ What changes from the toolkit's defaults, and why:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import secrets
 import uuid
@@ -28,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import get_script_prefix
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from jwcrypto import jws
 from oauth2_provider import cimd
@@ -48,18 +47,43 @@ from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
 from cis.core import clock, rows, sql
+from cis.core.digests import secret_digest
 from cis.people.models import Person
 from cis.signin.models import SignInSession
 
 from . import keys
 from .claims import all_claims, released
 from .clients import SECRET_PREFIX, check_client_secret
-from .constants import GRANT_TYPES, RESPONSE_TYPES, SIGNING_ALG
+from .constants import (
+    CLAIM_SCOPES,
+    GRANT_TYPES,
+    JWT_BEARER,
+    RESPONSE_TYPES,
+    SIGNING_ALG,
+    SIGNING_ALGS,
+    SYSTEM_SCOPE,
+)
 from .models import CodeIssue, TokenLink
 
 
-def code_digest(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+def id_token_alg(client: Application) -> str:
+    """The client's id_token_signed_response_alg, kept in the toolkit's own per-client
+    `algorithm` field (read with the client's row): "RS256", or empty for CIS's ES256."""
+    return "RS256" if client.algorithm == Application.RS256_ALGORITHM else SIGNING_ALG
+
+
+def requested_claims(request: Request, member: str) -> set[str]:
+    """Claims the authorization request's `claims` parameter named in `member` that CIS makes:
+    from the request itself while the code is made and exchanged, else from its CodeIssue."""
+    asked = getattr(request, "claims", None)
+    if not isinstance(asked, dict):
+        issue: CodeIssue | None = getattr(request, "cis_code_issue", None)
+        asked = issue.claims if issue is not None else None
+    part = asked.get(member) if isinstance(asked, dict) else None
+    return {claim for claim in part if claim in CLAIM_SCOPES} if isinstance(part, dict) else set()
+
+
+code_digest = secret_digest  # an authorization code is 256 random bits (cis.core.digests)
 
 
 def session_in_force(session: SignInSession | None) -> bool:
@@ -247,6 +271,49 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
             return check_client_secret(provided_secret, stored_secret)
         return bool(super()._check_secret(provided_secret, stored_secret))
 
+    def authenticate_client(self, request: Request, *args: Any, **kw: Any) -> bool:
+        """A client secret (the toolkit's way), or a private_key_jwt assertion (assertion.py)."""
+        assertion_type = getattr(request, "client_assertion_type", None)
+        if assertion_type is None:
+            return bool(super().authenticate_client(request, *args, **kw))
+        assertion = getattr(request, "client_assertion", None)
+        if assertion_type != JWT_BEARER or not isinstance(assertion, str):
+            return False
+        from .assertion import authenticated_client  # noqa: PLC0415 - rarely needed
+
+        iss = self.get_oidc_issuer_endpoint(request)
+        client = authenticated_client(
+            assertion,
+            client_id=request.client_id,
+            audiences={iss, iss + reverse("oauth2_provider:token")},
+        )
+        if client is None or not client.is_usable(request):
+            return False
+        request.client = client
+        request.client_id = client.client_id
+        return True
+
+    def get_default_scopes(self, client_id: str, request: Request, *args: Any, **kw: Any) -> Any:
+        if request.grant_type == "client_credentials":
+            return [SYSTEM_SCOPE]
+        return super().get_default_scopes(client_id, request, *args, **kw)
+
+    def validate_scopes(
+        self,
+        client_id: str,
+        scopes: list[str],
+        client: Any,
+        request: Request,
+        *args: Any,
+        **kw: Any,
+    ) -> bool:
+        """A system client's tokens carry only the system scope; nobody else's ever do."""
+        if request.grant_type == "client_credentials":
+            return set(scopes) <= {SYSTEM_SCOPE}
+        if SYSTEM_SCOPE in scopes:
+            return False
+        return bool(super().validate_scopes(client_id, scopes, client, request, *args, **kw))
+
     # -- what may be asked for ------------------------------------------------------------
 
     def validate_response_type(
@@ -293,13 +360,19 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
     def _create_authorization_code(
         self, request: Request, code: dict[str, str], expires: Any = None
     ) -> Grant:
+        from .backchannel import expect  # noqa: PLC0415 - backchannel.py imports this module
+
         grant = super()._create_authorization_code(request, code, expires)
+        session = getattr(request, "cis_session", None)
+        asked = getattr(request, "claims", None)
         CodeIssue.objects.create(
             digest=code_digest(code["code"]),
             client_id=request.client.client_id,
-            session=getattr(request, "cis_session", None),
+            session=session,
             created_at=clock.now(),
+            claims=asked if isinstance(asked, dict) and asked else None,
         )
+        expect(client=request.client, session=session, iss=self.get_oidc_issuer_endpoint(request))
         return grant
 
     def get_authorization_code_scopes(
@@ -447,8 +520,23 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
     def save_bearer_token(
         self, token: dict[str, Any], request: Request, *args: Any, **kw: Any
     ) -> Any:
-        """As the toolkit does, but inside the token endpoint's transaction, not a savepoint."""
+        """As the toolkit does, but inside the token endpoint's transaction, not a savepoint.
+
+        A refresh first locks its refresh token while still unrevoked: of concurrent refreshes
+        of one token exactly one gets past this; the others (the token now revoked by the
+        winner) are invalid_grant. The toolkit would instead answer them from its grace path
+        with the winner's access token, which is stored hashed and so came back empty.
+        """
         with _in_transaction():
+            if request.grant_type == "refresh_token":
+                instance = getattr(request, "refresh_token_instance", None)
+                if (
+                    instance is None
+                    or not RefreshToken.objects.select_for_update()
+                    .filter(pk=instance.pk, revoked__isnull=True)
+                    .exists()
+                ):
+                    raise errors.InvalidGrantError(request=request)
             return self._save_bearer_token(token, request, *args, **kw)
 
     def _check_and_set_request_resource(self, request: Request) -> None:
@@ -557,7 +645,7 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
         if not super().validate_bearer_token(token, scopes, request):
             return False
         link = (
-            TokenLink.objects.select_related("session__person")
+            TokenLink.objects.select_related("session__person", "code_issue")
             .filter(access_token=request.access_token)
             .first()
         )
@@ -568,27 +656,43 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
             }
             return False
         request.cis_session = link.session
+        request.cis_code_issue = link.code_issue
         return True
 
     # -- claims and the ID token ----------------------------------------------------------
 
-    def _claims_for(self, request: Request) -> dict[str, Any]:
+    def _claims_for(self, request: Request, member: str) -> dict[str, Any]:
+        """The granted scopes' claims, and any the `claims` parameter asked for by name in
+        this member ("id_token" or "userinfo"; Core §5.5). Unknown names are ignored, and
+        `essential` changes nothing: CIS releases every claim it has that was asked for."""
         person: Person = request.user
         session: SignInSession | None = getattr(request, "cis_session", None)
-        return released(all_claims(person, session, request.scopes), request.scopes)
+        asked = requested_claims(request, member)
+        more = {scope for claim in asked for scope in CLAIM_SCOPES[claim]}
+        everything = all_claims(person, session, [*request.scopes, *more])
+        claims = released(everything, request.scopes)
+        claims.update({claim: everything[claim] for claim in asked if claim in everything})
+        return claims
 
     def get_oidc_claims(self, token: Any, token_handler: Any, request: Request) -> dict[str, Any]:
-        return self._claims_for(request)
+        return self._claims_for(request, "id_token")
 
     def get_userinfo_claims(self, request: Request) -> dict[str, Any]:
-        claims = self._claims_for(request)
+        claims = self._claims_for(request, "userinfo")
         for id_token_only in ("acr", "amr", "auth_time", "sid"):
             claims.pop(id_token_only, None)
         return claims
 
-    def get_discovery_claims(self, request: Any) -> list[str]:
-        from .constants import CLAIM_SCOPES  # noqa: PLC0415 - keeps the import list short
+    def introspect_token(
+        self, token: str, token_type_hint: str | None, request: Request, *args: Any, **kw: Any
+    ) -> dict[str, Any] | None:
+        """RFC 7662: what the authenticated client may know of a token (introspect.py)."""
+        from .introspect import describe  # noqa: PLC0415 - introspect.py imports this module
 
+        iss = self.get_oidc_issuer_endpoint(request)
+        return describe(token, token_type_hint, request.client, iss=iss)
+
+    def get_discovery_claims(self, request: Any) -> list[str]:
         return sorted({*CLAIM_SCOPES, "iss", "aud", "exp", "iat", "nonce"})
 
     def get_oidc_issuer_endpoint(self, request: Any) -> str:
@@ -644,7 +748,7 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
         id_token.update(**claims)
         if "nonce" not in id_token and request.nonce:
             id_token["nonce"] = request.nonce
-        signed = keys.sign_jwt(id_token)
+        signed = keys.sign_jwt(id_token, alg=id_token_alg(request.client))
         # Inside the token endpoint's transaction: no savepoint of its own.
         with _in_transaction():
             stored = self._save_id_token(id_token["jti"], request, expiration_time)
@@ -668,13 +772,14 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
         return stored
 
     def _get_key_for_token(self, token: str) -> Any:
-        """Our own ES256 keys, whoever the audience: an unsigned or HS256 token finds none."""
+        """Our own ES256 and RS256 keys, whoever the audience: an unsigned or HS256 token finds
+        none."""
         unverified = jws.JWS()
         unverified.deserialize(token)
         header = unverified.jose_header
-        if not isinstance(header, dict) or header.get("alg") != SIGNING_ALG:
+        if not isinstance(header, dict) or header.get("alg") not in SIGNING_ALGS:
             return None
-        found = keys.key_for(header.get("kid"))
+        found = keys.key_for(header.get("kid"), header["alg"])
         return found.jwk if found is not None else None
 
 

@@ -11,6 +11,14 @@ class RegistrationAuthority(TimestampedModel):
     code = models.CharField(max_length=16, unique=True)
     name = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
+    # How holders and escalations reach the RA (README "Registration Authorities").
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    hours = models.CharField(max_length=200, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    # The RA's area: ODS health-geography codes (ICBs, sub-ICB locations). Organisations an ODS
+    # import creates in one of these are served by this RA.
+    geographies = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -25,6 +33,7 @@ class OrganisationType(models.TextChoices):
     PHARMACY_HEAD_OFFICE = "pharmacy_head_office", "Pharmacy head office"
     GP_PRACTICE = "gp_practice", "GP practice"
     NHS_TRUST = "nhs_trust", "NHS trust"
+    NHS_TRUST_SITE = "nhs_trust_site", "NHS trust site"
     RA_HOST = "ra_host", "Registration Authority host"
     OTHER = "other", "Other"
 
@@ -49,6 +58,9 @@ class Organisation(TimestampedModel):
     )
     closed_on = models.DateField(null=True, blank=True)
     address = models.CharField(max_length=300, blank=True)
+    # ODS's "High Level Health Geography" (the ICB or sub-ICB location); routes it to an RA.
+    geography = models.CharField(max_length=10, blank=True)
+    opened_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["ods_code"]

@@ -37,4 +37,12 @@ def organisation_get(*, actor: Actor, ods_code: str) -> Organisation:
 
 
 def ra_list() -> QuerySet[RegistrationAuthority]:
+    """The active RAs: public knowledge, like their contact details."""
     return RegistrationAuthority.objects.filter(is_active=True)
+
+
+def ra_get(*, code: str) -> RegistrationAuthority:
+    ra = ra_list().filter(code=code.strip().upper()).first()
+    if ra is None:
+        raise NotFound(f"No active Registration Authority with code {code.strip().upper()}.")
+    return ra

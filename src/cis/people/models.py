@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 
-from cis.core.models import TimestampedModel
+from cis.core.models import OneTimeCode, TimestampedModel
 from cis.organisations.models import RegistrationAuthority
 
 
@@ -58,6 +58,8 @@ class Person(AbstractBaseUser):
         max_length=12, choices=PersonStatus.choices, default=PersonStatus.RESTRICTED
     )
     kind = models.CharField(max_length=12, choices=PersonKind.choices, default=PersonKind.PERSON)
+    # RPA and temporary-access profiles only: the last day they may act (README "Kinds").
+    access_ends_on = models.DateField(null=True, blank=True)
     registered_ra = models.ForeignKey(
         RegistrationAuthority,
         null=True,
@@ -90,6 +92,13 @@ class Person(AbstractBaseUser):
         return self.status != PersonStatus.CLOSED
 
     @property
+    def access_ended(self) -> bool:
+        """An RPA or temporary-access profile past its end date: it may no longer act."""
+        from cis.core import clock  # noqa: PLC0415 - models import no services at load
+
+        return self.access_ends_on is not None and self.access_ends_on < clock.today()
+
+    @property
     def is_staff(self) -> bool:
         return False
 
@@ -117,17 +126,12 @@ class ContactChannel(models.TextChoices):
     MOBILE = "mobile", "Mobile"
 
 
-class ContactVerification(TimestampedModel):
-    """A new email or mobile waiting for the one-time code sent to it."""
+class ContactVerification(OneTimeCode):
+    """A new email or mobile waiting for the one-time code sent to it (cis.core.codes)."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
     channel = models.CharField(max_length=8, choices=ContactChannel.choices)
     new_value = models.CharField(max_length=254)
-    code_digest = models.CharField(max_length=64)
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    used_at = models.DateTimeField(null=True, blank=True)
-    superseded = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

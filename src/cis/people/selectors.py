@@ -12,7 +12,9 @@ from cis.core.errors import NotFound
 from .models import IdentityCheck, Person
 
 
-def person_search(*, actor: Actor, query: str = "", limit: int = 50) -> QuerySet[Person]:
+def person_search(*, actor: Actor, query: str = "", limit: int | None = 50) -> QuerySet[Person]:
+    """People in scope matching every word, by name order; all of them when `limit` is None
+    (for keyset pages). Names match by substring, user ids by prefix, email whole."""
     people = visible(actor, Action.PERSON_SEARCH, Person.objects.all())
     terms = query.split()
     for term in terms:
@@ -22,7 +24,8 @@ def person_search(*, actor: Actor, query: str = "", limit: int = 50) -> QuerySet
             | Q(user_id__startswith=term)
             | Q(email__iexact=term)
         )
-    return people.select_related("registered_ra").order_by("family_name", "given_name")[:limit]
+    people = people.select_related("registered_ra").order_by("family_name", "given_name", "id")
+    return people if limit is None else people[:limit]
 
 
 def person_get(*, actor: Actor, user_id: str) -> Person:

@@ -7,14 +7,13 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from cis.audit.trail import record
 from cis.authz.actions import Action
 from cis.authz.policy import Actor, require
-from cis.core import clock
-from cis.core.codes import code_digest, code_matches, new_code
+from cis.authz.scoping import visible
+from cis.core import clock, codes
 from cis.core.errors import InvalidState, ProbableDuplicate, RateLimited, ValidationFailed
 from cis.core.validators import (
     check_date_of_birth,
@@ -25,6 +24,7 @@ from cis.notify import messages as notify
 from cis.organisations.models import RegistrationAuthority
 from cis.signin.services import sessions_end_for_person
 
+from .duplicates import find_duplicates
 from .models import (
     AssuranceLevel,
     ContactChannel,
@@ -34,6 +34,7 @@ from .models import (
     PersonKind,
     PersonStatus,
 )
+from .registration import check_registration
 
 DOCUMENT_TYPES = {
     "passport": ("Passport", True, False),
@@ -78,6 +79,7 @@ def _snapshot(person: Person) -> dict[str, Any]:
         "assurance_level": person.assurance_level,
         "status": person.status,
         "kind": person.kind,
+        "access_ends_on": person.access_ends_on,
     }
 
 
@@ -91,29 +93,109 @@ def _clean_name(value: str, field: str) -> str:
 
 
 def new_user_id() -> str:
-    while True:
-        candidate = f"{secrets.randbelow(9 * 10**11) + 10**11}"
-        if not Person.objects.filter(user_id=candidate).exists():
-            return candidate
+    return new_user_ids(1)[0]
+
+
+def new_user_ids(count: int) -> list[str]:
+    """Distinct 12-digit user ids that nobody has, checked against the directory in bulk."""
+    ids: set[str] = set()
+    while len(ids) < count:
+        wanted = count - len(ids)
+        fresh = {f"{secrets.randbelow(9 * 10**11) + 10**11}" for _ in range(wanted)} - ids
+        taken: set[str] = set()
+        batch = sorted(fresh)
+        for start in range(0, len(batch), 5000):
+            taken.update(
+                Person.objects.filter(user_id__in=batch[start : start + 5000]).values_list(
+                    "user_id", flat=True
+                )
+            )
+        ids |= fresh - taken
+    return sorted(ids, key=lambda _: secrets.randbits(32))
 
 
 def probable_duplicates(
     *, given_name: str, family_name: str, date_of_birth: dt.date, exclude: Person | None = None
 ) -> list[Person]:
-    """Same date of birth and the same or a similar name (initial and family name)."""
-    same_dob = Person.objects.filter(date_of_birth=date_of_birth)
-    if exclude is not None:
-        same_dob = same_dob.exclude(pk=exclude.pk)
-    given, family = given_name.casefold(), family_name.casefold()
-    found = []
-    for other in same_dob:
-        o_given, o_family = other.given_name.casefold(), other.family_name.casefold()
-        same_family = o_family == family
-        same_given = o_given == given or o_given[:1] == given[:1]
-        swapped = o_given == family and o_family == given
-        if (same_family and same_given) or swapped:
-            found.append(other)
-    return found
+    """People who may be this one (cis.people.duplicates: near names, same date of birth)."""
+    return [
+        m.person
+        for m in find_duplicates(
+            given_name=given_name,
+            family_name=family_name,
+            date_of_birth=date_of_birth,
+            exclude=exclude,
+        )
+    ]
+
+
+# What a creator acknowledges for possible duplicates among people they may not see.
+OUTSIDE_SCOPE = "outside-scope"
+
+
+def _check_duplicates(
+    actor: Actor,
+    acknowledged: Sequence[str],
+    **details: Any,
+) -> list[str]:
+    """Refuse a probable duplicate until acknowledged; the ones the actor may not see are only
+    said to exist (the RA checks them). Returns those hidden matches' user ids, for the audit."""
+    matches = find_duplicates(**details)
+    if not matches:
+        return []
+    seen = set(
+        visible(
+            actor, Action.PERSON_VIEW, Person.objects.filter(pk__in=[m.person.pk for m in matches])
+        ).values_list("pk", flat=True)
+    )
+    shown = [m for m in matches if m.person.pk in seen and m.person.user_id not in acknowledged]
+    hidden = [m.person.user_id for m in matches if m.person.pk not in seen]
+    ask_hidden = bool(hidden) and OUTSIDE_SCOPE not in acknowledged
+    if shown or ask_hidden:
+        parts = []
+        if shown:
+            who = "; ".join(f"{m.person} ({m.why})" for m in shown)
+            parts.append(f"This may be someone CIS already knows: {who}.")
+        if ask_hidden:
+            parts.append(
+                "A possible duplicate exists among people outside your view; the RA will check."
+            )
+        parts.append("Check before creating a new profile.")
+        raise ProbableDuplicate(
+            " ".join(parts),
+            matches=[m.person.user_id for m in shown] + ([OUTSIDE_SCOPE] if ask_hidden else []),
+        )
+    return hidden
+
+
+# Profiles that are not a person's own: how long they may run before they must be renewed.
+ACCESS_LIMITS = {PersonKind.RPA: 365, PersonKind.TEMPORARY: 90}
+
+
+def check_access_end(kind: str, ends_on: dt.date | None, today: dt.date) -> dt.date | None:
+    """RPA and temporary-access profiles need an end date, within their limit from today."""
+    if kind not in ACCESS_LIMITS:
+        if ends_on is not None:
+            raise ValidationFailed(
+                "Only RPA and temporary-access profiles have an access end date.",
+                field="access_ends_on",
+            )
+        return None
+    label = PersonKind(kind).label.lower()
+    if ends_on is None:
+        raise ValidationFailed(
+            f"A {label} profile needs the date its access ends.", field="access_ends_on"
+        )
+    if ends_on < today:
+        raise ValidationFailed("The access end date is in the past.", field="access_ends_on")
+    limit = ACCESS_LIMITS[PersonKind(kind)]
+    if ends_on > today + dt.timedelta(days=limit):
+        raise ValidationFailed(
+            f"A {label} profile runs at most {limit} days at a time: end it by "
+            f"{today + dt.timedelta(days=limit):%d %B %Y}.",
+            field="access_ends_on",
+        )
+    return ends_on
 
 
 @transaction.atomic
@@ -131,6 +213,7 @@ def person_create(
     kind: str = PersonKind.PERSON,
     acknowledged_duplicates: Sequence[str] = (),
     user_id: str | None = None,
+    access_ends_on: dt.date | None = None,
 ) -> Person:
     decision = require(actor, Action.PERSON_CREATE, registered_ra)
     given_name = _clean_name(given_name, "given_name")
@@ -140,17 +223,20 @@ def person_create(
         raise ValidationFailed(f"'{kind}' is not a kind of person.", field="kind")
     email = normalise_email(email) if email else ""
     mobile = normalise_mobile(mobile) if mobile else ""
-    dupes = probable_duplicates(
-        given_name=given_name, family_name=family_name, date_of_birth=date_of_birth
+    professional_body, professional_number = check_registration(
+        professional_body, professional_number
     )
-    unacknowledged = [p for p in dupes if p.user_id not in set(acknowledged_duplicates)]
-    if unacknowledged:
-        names = ", ".join(str(p) for p in unacknowledged)
-        raise ProbableDuplicate(
-            f"This may be someone CIS already knows: {names}. Check them before creating a "
-            "new profile.",
-            matches=[p.user_id for p in unacknowledged],
-        )
+    access_ends_on = check_access_end(kind, access_ends_on, clock.today())
+    hidden = _check_duplicates(
+        actor,
+        acknowledged_duplicates,
+        given_name=given_name,
+        family_name=family_name,
+        date_of_birth=date_of_birth,
+        email=email,
+        mobile=mobile,
+        professional_number=professional_number,
+    )
     person = Person(
         user_id=user_id or new_user_id(),
         given_name=given_name,
@@ -158,21 +244,25 @@ def person_create(
         date_of_birth=date_of_birth,
         email=email,
         mobile=mobile,
-        professional_body=professional_body.strip(),
-        professional_number=professional_number.strip(),
+        professional_body=professional_body,
+        professional_number=professional_number,
         kind=kind,
+        access_ends_on=access_ends_on,
         registered_ra=registered_ra,
         status=PersonStatus.RESTRICTED,
     )
     person.set_unusable_password()
     person.save()
+    after = _snapshot(person)
+    if hidden:
+        after["possible_duplicates_for_the_ra"] = hidden
     record(
         actor=actor,
         rule=decision.rule,
         action=Action.PERSON_CREATE,
         target_type="person",
         target_ref=person.user_id,
-        after=_snapshot(person),
+        after=after,
     )
     return person
 
@@ -202,10 +292,11 @@ def person_update_details(
         person.family_name = _clean_name(family_name, "family_name")
     if date_of_birth is not None:
         person.date_of_birth = check_date_of_birth(date_of_birth, clock.today())
-    if professional_body is not None:
-        person.professional_body = professional_body.strip()
-    if professional_number is not None:
-        person.professional_number = professional_number.strip()
+    if professional_body is not None or professional_number is not None:
+        person.professional_body, person.professional_number = check_registration(
+            person.professional_body if professional_body is None else professional_body,
+            person.professional_number if professional_number is None else professional_number,
+        )
     person.save()
     record(
         actor=actor,
@@ -321,6 +412,64 @@ def person_reopen(*, actor: Actor, person: Person, request_ref: str = "") -> Per
     return person
 
 
+@transaction.atomic
+def person_extend_access(*, actor: Actor, person: Person, ends_on: dt.date) -> Person:
+    """Renew an RPA or temporary-access profile: a new end date, within its kind's limit.
+
+    Temporary access is renewed only while it runs (once it has ended, the RA registers the
+    person properly); an RPA profile may be renewed after it lapsed, as its owner reviews it.
+    """
+    person = _locked(person)
+    decision = require(actor, Action.PERSON_UPDATE_DETAILS, person)
+    if person.kind not in ACCESS_LIMITS:
+        raise InvalidState(f"{person.full_name}'s profile has no access end date to renew.")
+    if person.kind == PersonKind.TEMPORARY and person.access_ended:
+        raise InvalidState(
+            f"{person.full_name}'s temporary access ended on {person.access_ends_on:%d %B %Y}; "
+            "it cannot be renewed after it ends."
+        )
+    before = _snapshot(person)
+    person.access_ends_on = check_access_end(person.kind, ends_on, clock.today())
+    person.save(update_fields=["access_ends_on", "updated_at"])
+    record(
+        actor=actor,
+        rule=decision.rule,
+        action=Action.PERSON_UPDATE_DETAILS,
+        target_type="person",
+        target_ref=person.user_id,
+        before=before,
+        after={**_snapshot(person), "renewed": True},
+    )
+    return person
+
+
+def access_expire(*, today: dt.date | None = None) -> int:
+    """Close every RPA and temporary-access profile whose end date has passed (a job)."""
+    day = today or clock.today()
+    closed = 0
+    due = Person.objects.filter(access_ends_on__lt=day).exclude(status=PersonStatus.CLOSED)
+    for candidate in due:
+        with transaction.atomic():
+            person = _locked(candidate)
+            if person.status == PersonStatus.CLOSED:
+                continue
+            before = _snapshot(person)
+            person.status, person.closed_at = PersonStatus.CLOSED, clock.now()
+            person.save(update_fields=["status", "closed_at", "updated_at"])
+            sessions_end_for_person(person)
+            record(
+                actor=None,
+                rule="consequence:access-ended",
+                action=Action.PERSON_CLOSE,
+                target_type="person",
+                target_ref=person.user_id,
+                before=before,
+                after={**_snapshot(person), "reason": "access end date passed"},
+            )
+            closed += 1
+    return closed
+
+
 def _normalise_contact(channel: str, value: str) -> str:
     if channel == ContactChannel.EMAIL:
         return normalise_email(value)
@@ -346,20 +495,14 @@ def contact_change_start(
     current = person.email if channel == ContactChannel.EMAIL else person.mobile
     if value == current:
         raise ValidationFailed(f"That is already your {channel}.", field=channel)
-    now = clock.now()
-    recent = ContactVerification.objects.filter(
-        person=person, created_at__gte=now - dt.timedelta(hours=1)
-    ).count()
-    if recent >= settings.CIS_OTP_MAX_PER_HOUR:
+    if codes.sent_too_often(ContactVerification.objects.filter(person=person)):
         raise RateLimited("Too many codes requested in the last hour. Try again later.")
-    _supersede_pending_codes(person, channel)
-    code = new_code(settings.CIS_OTP_DIGITS)
-    pending = ContactVerification.objects.create(
+    pending, code = codes.issue(
+        ContactVerification.objects.filter(person=person, channel=channel),
+        purpose=f"contact:{channel}",
         person=person,
         channel=channel,
         new_value=value,
-        code_digest=code_digest(code, purpose=f"contact:{channel}"),
-        expires_at=now + dt.timedelta(seconds=settings.CIS_OTP_LIFETIME_SECONDS),
     )
     # The message goes out only if this transaction commits.
     transaction.on_commit(
@@ -380,27 +523,12 @@ def contact_change_confirm(
             .filter(pk=verification_id, person=person)
             .first()
         )
-        now = clock.now()
-        if pending is None or pending.superseded or pending.used_at is not None:
-            raise InvalidState("This code has already been used or replaced. Ask for a new one.")
-        if pending.expires_at <= now:
-            raise InvalidState("This code has expired. Ask for a new one.")
-        if pending.attempts >= settings.CIS_OTP_MAX_ATTEMPTS:
-            raise InvalidState("Too many wrong codes. Ask for a new one.")
-        if not code_matches(code, pending.code_digest, purpose=f"contact:{pending.channel}"):
-            pending.attempts += 1
-            pending.save(update_fields=["attempts", "updated_at"])
-            left = settings.CIS_OTP_MAX_ATTEMPTS - pending.attempts
-            wrong = WrongCode(
-                f"That code is not right. {left} attempt{'s' if left != 1 else ''} left."
-                if left
-                else "That code is not right, and no attempts are left. Ask for a new one."
-            )
-        else:
-            wrong = None
+        if pending is None:
+            raise InvalidState("There is no such code for you. Ask for a new one.")
+        wrong = codes.check(pending, code, purpose=f"contact:{pending.channel}")
+        if wrong is None:
             before = _snapshot(person)
-            pending.used_at = now
-            pending.save(update_fields=["used_at", "updated_at"])
+            now = pending.used_at
             if pending.channel == ContactChannel.EMAIL:
                 person.email, person.email_verified_at = pending.new_value, now
             else:
@@ -459,7 +587,3 @@ def contact_confirm_in_person(
         after={channel: normalised, "verified": True, "how": how},
     )
     return person
-
-
-class WrongCode(ValidationFailed):
-    code = "wrong_code"

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from django.db import transaction
 
 from cis.audit.trail import record
+from cis.authz.actions import Action
 from cis.core import clock
 from cis.core.errors import InvalidState
 
@@ -246,7 +247,7 @@ def rotate_ocsp_signer(issuing_ca: LoadedAuthority, *, force: bool = False) -> C
         record(
             actor=None,
             rule="pki:ocsp-signer-rotation",
-            action="pki.ocsp_signer_issue",
+            action=Action.PKI_OCSP_SIGNER_ISSUE,
             target_type="certificate_authority",
             target_ref=signer.serial_hex,
             before={"serial": active.serial_hex} if active else {},

@@ -21,6 +21,10 @@ ISSUING_VALIDITY = dt.timedelta(days=10 * 365)
 MIN_RSA_BITS = 2048
 MAX_RSA_BITS = 8192
 ALLOWED_CURVES = ("secp256r1", "secp384r1")
+# CA/Browser Forum Baseline Requirements 6.1.6: an odd public exponent of at least 65537.
+MIN_RSA_EXPONENT = 65537
+# A CSR's own signature proves possession of the key only under a collision-resistant hash.
+ALLOWED_CSR_HASHES = ("sha256", "sha384", "sha512")
 
 # CRL: nextUpdate at most 7 days after thisUpdate (issue #3; BR allows 10).
 MAX_CRL_LIFETIME = dt.timedelta(days=7)

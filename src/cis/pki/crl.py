@@ -1,5 +1,13 @@
-"""The CRLs (RFC 5280 §5): the issuing CA's, rebuilt on every revocation and at least daily,
-and the root's, which covers the issuing CA certificate for clients that check the whole chain.
+"""The CRLs (RFC 5280 §5): the issuing CA's, published on demand and at least daily, and the
+root's, which covers the issuing CA certificate for clients that check the whole chain.
+
+A revocation does not rebuild the CRL (a CRL of a million entries takes seconds to sign, and
+rebuilding it per revocation made mass revocation quadratic). It adds a `CrlPending` row in its
+own transaction, and OCSP answers "revoked" from the moment it commits. The CRL is published
+again when anyone fetches it while a revocation is pending (`/pki/crl`, `current_crl`), by the
+scheduled job (`cis ca crl`, which also publishes when pending), and when it is a day old: so a
+CRL served is never missing a committed revocation, and a burst of 10,000 revocations costs one
+publication, not 10,000. Only one process builds at a time; the others wait for its CRL.
 
 The root certifies only CIS's own issuing CAs, and CIS never revokes one (a new issuing CA
 takes over at `cis ca init` on a new hierarchy, and the old one's certificates run out), so the
@@ -21,7 +29,7 @@ from cis.core import clock
 from cis.core.errors import InvalidState
 
 from . import authority, config
-from .models import AuthorityRole, Certificate, CertificateAuthority, CrlState
+from .models import AuthorityRole, Certificate, CertificateAuthority, CrlPending, CrlState
 from .states import REASON_FLAGS, CertificateStatus
 
 
@@ -47,14 +55,7 @@ def build_crl(
     revoked: list[tuple[str, dt.datetime, str]],
 ) -> bytes:
     """Sign a CRL listing (serial hex, revocation time, reason) entries."""
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(issuing_ca.certificate.subject)
-        .last_update(this_update)
-        .next_update(next_update)
-        .add_extension(x509.CRLNumber(number), critical=False)
-        .add_extension(issuing_ca.issuer.key_identifier, critical=False)
-    )
+    entries = []
     for serial_hex, revoked_at, reason in revoked:
         entry = (
             x509.RevokedCertificateBuilder()
@@ -64,7 +65,18 @@ def build_crl(
         flag = REASON_FLAGS.get(reason)
         if flag is not None:  # unspecified is expressed by leaving reasonCode out (BR 7.2.2)
             entry = entry.add_extension(x509.CRLReason(flag), critical=False)
-        builder = builder.add_revoked_certificate(entry.build())
+        entries.append(entry.build())
+    # All entries at once: add_revoked_certificate copies the list each time (quadratic).
+    builder = x509.CertificateRevocationListBuilder(
+        issuer_name=issuing_ca.certificate.subject,
+        last_update=this_update,
+        next_update=next_update,
+        extensions=[],
+        revoked_certificates=entries,
+    )
+    builder = builder.add_extension(x509.CRLNumber(number), critical=False).add_extension(
+        issuing_ca.issuer.key_identifier, critical=False
+    )
     crl = builder.sign(issuing_ca.key, issuing_ca.signature_hash)
     return crl.public_bytes(serialization.Encoding.DER)
 
@@ -83,13 +95,16 @@ def _entries(ca: authority.LoadedAuthority, at: dt.datetime) -> list[tuple[str, 
 
 
 def publish_locked(issuing_ca: authority.LoadedAuthority) -> PublishedCrl:
-    """Build and store the next CRL. Call inside the transaction that changed revocations."""
+    """Build and store the next CRL, inside a transaction (which holds the CRL's row)."""
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
-        raise RuntimeError("publish_locked must run inside the revocation's transaction")
+        raise RuntimeError("publish_locked must run inside a transaction")
     state, _ = CrlState.objects.select_for_update().get_or_create(issuer_id=issuing_ca.id)
     this_update = _whole_seconds(clock.now())
     next_update = this_update + config.crl_lifetime()
+    # Read before the entries: a revocation committed in between is listed, and stays pending
+    # for the next publication (harmless); none is ever marked listed without being listed.
+    listed = list(CrlPending.objects.filter(issuer_id=issuing_ca.id).values_list("id", flat=True))
     revoked = _entries(issuing_ca, this_update)
     state.number += 1
     der = build_crl(
@@ -104,13 +119,28 @@ def publish_locked(issuing_ca: authority.LoadedAuthority) -> PublishedCrl:
     state.entries = len(revoked)
     state.der = der
     state.save()
+    for start in range(0, len(listed), 10_000):
+        CrlPending.objects.filter(id__in=listed[start : start + 10_000]).delete()
     return PublishedCrl(state.number, this_update, next_update, len(revoked), der)
+
+
+def revocation_pending(*, certificate: Certificate) -> None:
+    """Note, in the revocation's transaction, that the next CRL must list this certificate."""
+    CrlPending.objects.create(
+        issuer_id=certificate.issuer_id,
+        certificate=certificate,
+        at=certificate.revoked_at or clock.now(),
+    )
+
+
+def _pending(issuer_id: int) -> bool:
+    return CrlPending.objects.filter(issuer_id=issuer_id).exists()
 
 
 def _due(state: CrlState | None, at: dt.datetime) -> bool:
     if state is None or state.der is None or state.this_update is None:
         return True
-    return at >= state.this_update + config.crl_republish_after()
+    return at >= state.this_update + config.crl_republish_after() or _pending(state.issuer_id)
 
 
 def _authority(role: str) -> authority.LoadedAuthority:

@@ -6,12 +6,19 @@ import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cis.core.errors import ValidationFailed
 
-from .constants import ALLOWED_CURVES, MAX_RSA_BITS, MIN_RSA_BITS
+from .constants import (
+    ALLOWED_CSR_HASHES,
+    ALLOWED_CURVES,
+    MAX_RSA_BITS,
+    MIN_RSA_BITS,
+    MIN_RSA_EXPONENT,
+)
 
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
@@ -58,6 +65,14 @@ def check_request(data: bytes) -> CheckedRequest:
                 f"is {MAX_RSA_BITS}.",
                 field="csr",
             )
+        exponent = key.public_numbers().e
+        if exponent < MIN_RSA_EXPONENT or exponent % 2 == 0:
+            raise ValidationFailed(
+                f"The request's RSA key has the public exponent {exponent}; CIS needs an odd "
+                f"exponent of at least {MIN_RSA_EXPONENT} (CA/Browser Forum Baseline "
+                "Requirements 6.1.6). Generate a new key on the card.",
+                field="csr",
+            )
         algorithm = f"rsa-{key.key_size}"
     elif isinstance(key, ec.EllipticCurvePublicKey):
         if key.curve.name not in ALLOWED_CURVES:
@@ -71,6 +86,20 @@ def check_request(data: bytes) -> CheckedRequest:
         raise ValidationFailed(
             f"The request carries a {type(key).__name__.removesuffix('PublicKey') or 'unknown'} "
             "key; CIS accepts RSA (2048 bits or more) or ECDSA on P-256 or P-384.",
+            field="csr",
+        )
+    try:
+        signed_with = request.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        raise ValidationFailed(
+            "The request is signed with an algorithm CIS does not accept; sign it with ECDSA or "
+            "RSA over SHA-256, SHA-384 or SHA-512.",
+            field="csr",
+        ) from None
+    if signed_with is not None and signed_with.name not in ALLOWED_CSR_HASHES:
+        raise ValidationFailed(
+            f"The request is signed with {signed_with.name.upper()}, which CIS no longer trusts "
+            "to prove possession of a key; sign it with SHA-256, SHA-384 or SHA-512.",
             field="csr",
         )
     try:

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from cis.audit.trail import record
-from cis.authz.policy import CONSOLE, ConsoleOperator
+from cis.authz.actions import Action
+from cis.authz.policy import CONSOLE, ConsoleOperator, require
 from cis.core import clock
 from cis.core.errors import InvalidState
 
@@ -96,11 +97,12 @@ def ca_init(
                 algorithm=chosen,
                 issuer=root,
             )
+            decision = require(actor, Action.PKI_CA_CREATE)
             for row in (root, issuing):
                 record(
                     actor=actor,
-                    rule="console-operator",
-                    action="pki.ca_create",
+                    rule=decision.rule,
+                    action=Action.PKI_CA_CREATE,
                     target_type="certificate_authority",
                     target_ref=row.serial_hex,
                     after={

@@ -140,3 +140,42 @@ class CrlState(models.Model):
 
     def __str__(self) -> str:
         return f"CRL #{self.number} of {self.issuer.subject}"
+
+
+class CrlPending(models.Model):
+    """A revocation the published CRL does not list yet: one row per revocation, added in the
+    revocation's own transaction (an insert, so concurrent revocations never wait on each
+    other), and removed by the publication that lists it. Publishing is due while any remain."""
+
+    issuer = models.ForeignKey(CertificateAuthority, on_delete=models.PROTECT, related_name="+")
+    certificate = models.ForeignKey(Certificate, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"CRL entry pending for certificate {self.certificate_id}"
+
+
+class OcspResponse(models.Model):
+    """A signed OCSP answer kept for every worker and machine: signed ahead of time by the
+    `presign-ocsp` job, or by whichever worker first needed it. Served only while the
+    certificate's status, the responder and the CA are the ones it was signed for, and until
+    its refresh time (cis.pki.ocsp_store)."""
+
+    issuer = models.ForeignKey(CertificateAuthority, on_delete=models.CASCADE, related_name="+")
+    serial_hex = models.CharField(max_length=40)
+    hash_name = models.CharField(max_length=8)  # the CertID's hash: sha1 from most clients
+    fingerprint = models.CharField(max_length=200)
+    der = models.BinaryField()
+    this_update = models.DateTimeField()
+    next_update = models.DateTimeField()
+    refresh_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer", "serial_hex", "hash_name"], name="pki_ocsp_one_per_certid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"OCSP response for {self.serial_hex} ({self.hash_name})"

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from django.conf import settings
-from django.db import connection
 
 from cis.core import clock
 
@@ -58,29 +57,65 @@ def _parse(request_der: bytes) -> tuple[ocsp.OCSPRequest, bytes | None] | None:
     return request, nonce
 
 
-_STATUS_SQL = (
-    "SELECT status, revocation_reason FROM {table} WHERE issuer_id = %s AND serial_hex = %s"
-)
-
-
-def _status(issuer_id: int, serial_hex: str) -> tuple[str, str]:
-    """The status as the database has it now: read on every request, never cached.
-
-    One indexed lookup in plain SQL: this runs on every OCSP request, and building the same
-    query through the ORM costs more than the lookup itself.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _STATUS_SQL.format(table=connection.ops.quote_name(Certificate._meta.db_table)),
-            [issuer_id, serial_hex],
+def sign_response(  # noqa: PLR0913 - the fields of one SingleResponse
+    issuing_ca: authority.LoadedAuthority,
+    signer: authority.LoadedAuthority,
+    *,
+    serial_number: int,
+    algorithm: hashes.HashAlgorithm,
+    cert_status: str,
+    reason: str,
+    revoked_at: dt.datetime | None,
+    nonce: bytes | None = None,
+) -> tuple[bytes, dt.datetime, dt.datetime]:
+    """A signed response about one certificate: (DER, thisUpdate, nextUpdate)."""
+    name_hash, key_hash = issuing_ca.cert_id_hashes(algorithm)
+    this_update = clock.now().astimezone(dt.UTC).replace(microsecond=0)
+    next_update = this_update + config.ocsp_validity()
+    builder = (
+        ocsp.OCSPResponseBuilder()
+        .add_response_by_hash(
+            issuer_name_hash=name_hash,
+            issuer_key_hash=key_hash,
+            serial_number=serial_number,
+            algorithm=algorithm,
+            cert_status={
+                "good": ocsp.OCSPCertStatus.GOOD,
+                "revoked": ocsp.OCSPCertStatus.REVOKED,
+                "unknown": ocsp.OCSPCertStatus.UNKNOWN,
+            }[cert_status],
+            this_update=this_update,
+            next_update=next_update,
+            revocation_time=(
+                revoked_at.astimezone(dt.UTC).replace(microsecond=0) if revoked_at else None
+            ),
+            revocation_reason=REASON_FLAGS.get(reason) if cert_status == "revoked" else None,
         )
-        row = cursor.fetchone()
-    if row is None:
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, signer.certificate)
+        .certificates([signer.certificate])
+    )
+    if nonce is not None:
+        builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
+    der = builder.sign(signer.key, signer.signature_hash).public_bytes(serialization.Encoding.DER)
+    return der, this_update, next_update
+
+
+def fingerprint_of(
+    issuing_ca: authority.LoadedAuthority,
+    signer: authority.LoadedAuthority,
+    status: str,
+    reason: str,
+) -> str:
+    """What a stored answer was signed for; revocation is final, so status and reason say it."""
+    return f"{issuing_ca.serial_hex}:{signer.serial_hex}:{status}:{reason}"
+
+
+def _status(found: ocsp_cache.Found) -> tuple[str, str]:
+    if not found.status:
         return "unknown", ""
-    status, reason = row
-    if status == CertificateStatus.VALID:
+    if found.status == CertificateStatus.VALID:
         return "good", ""
-    return "revoked", reason
+    return "revoked", found.reason
 
 
 def _revoked_at(issuer_id: int, serial_hex: str) -> dt.datetime | None:
@@ -106,13 +141,14 @@ def respond(request_der: bytes) -> OcspAnswer:
         return _unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
 
     serial_hex = serial_to_hex(request.serial_number)
-    cert_status, reason = _status(issuing_ca.id, serial_hex)
+    # The status as the database has it now, read on every request, with the stored answer.
+    found = ocsp_cache.lookup(issuing_ca.id, serial_hex, algorithm.name)
+    cert_status, reason = _status(found)
     signer = authority.ocsp_signer(issuing_ca)
     echo = nonce is not None and settings.CIS_OCSP_ECHO_NONCE
-    # Revocation is final, so status and reason identify the certificate's state.
-    fingerprint = f"{issuing_ca.serial_hex}:{signer.serial_hex}:{cert_status}:{reason}"
+    fingerprint = fingerprint_of(issuing_ca, signer, cert_status, reason)
     if not echo:
-        cached = ocsp_cache.get(algorithm.name, serial_hex, fingerprint)
+        cached = ocsp_cache.usable(found.stored, fingerprint)
         if cached is not None:
             return OcspAnswer(
                 der=cached.der,
@@ -124,35 +160,19 @@ def respond(request_der: bytes) -> OcspAnswer:
             )
 
     revoked_at = _revoked_at(issuing_ca.id, serial_hex) if cert_status == "revoked" else None
-    this_update = clock.now().astimezone(dt.UTC).replace(microsecond=0)
-    next_update = this_update + config.ocsp_validity()
-    builder = (
-        ocsp.OCSPResponseBuilder()
-        .add_response_by_hash(
-            issuer_name_hash=name_hash,
-            issuer_key_hash=key_hash,
-            serial_number=request.serial_number,
-            algorithm=algorithm,
-            cert_status={
-                "good": ocsp.OCSPCertStatus.GOOD,
-                "revoked": ocsp.OCSPCertStatus.REVOKED,
-                "unknown": ocsp.OCSPCertStatus.UNKNOWN,
-            }[cert_status],
-            this_update=this_update,
-            next_update=next_update,
-            revocation_time=(
-                revoked_at.astimezone(dt.UTC).replace(microsecond=0) if revoked_at else None
-            ),
-            revocation_reason=REASON_FLAGS.get(reason) if cert_status == "revoked" else None,
-        )
-        .responder_id(ocsp.OCSPResponderEncoding.HASH, signer.certificate)
-        .certificates([signer.certificate])
+    der, this_update, next_update = sign_response(
+        issuing_ca,
+        signer,
+        serial_number=request.serial_number,
+        algorithm=algorithm,
+        cert_status=cert_status,
+        reason=reason,
+        revoked_at=revoked_at,
+        nonce=nonce if echo else None,
     )
-    if echo and nonce is not None:
-        builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
-    der = builder.sign(signer.key, signer.signature_hash).public_bytes(serialization.Encoding.DER)
-    if not echo:
+    if not echo and cert_status != "unknown":
         ocsp_cache.put(
+            issuing_ca.id,
             algorithm.name,
             serial_hex,
             ocsp_cache.CachedResponse(

@@ -83,8 +83,14 @@ def certificate_search(
 
 
 def certificate_get(*, actor: Actor, serial: str) -> Certificate:
-    """One certificate, if the actor may see it; otherwise 'not found', so nothing leaks."""
-    serial_hex = normalise_serial(serial)
+    """One certificate, if the actor may see it; otherwise 'not found', so nothing leaks.
+
+    A serial that is not hex names no certificate: 'not found' too (it comes from a path).
+    """
+    try:
+        serial_hex = normalise_serial(serial)
+    except ValidationFailed:
+        raise NotFound("No such certificate, or not one you can see.") from None
     cert = (
         Certificate.objects.select_related("person", "issuer", "superseded_by")
         .filter(serial_hex=serial_hex)

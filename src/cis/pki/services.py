@@ -11,9 +11,10 @@ from django.db import transaction
 
 from cis.audit.trail import record
 from cis.authz.actions import Action
-from cis.authz.policy import Actor, Decision, require
+from cis.authz.policy import Actor, require
 from cis.authz.scope import person_workplaces, workplaces_query
-from cis.core import clock, rows, sql
+from cis.authz.targets import CardStep
+from cis.core import clock, metrics, rows, sql
 from cis.core.errors import InvalidState, ValidationFailed
 from cis.people.models import Person, PersonStatus
 from cis.signin.services import sessions_end_for_certificate
@@ -118,18 +119,19 @@ def certificate_issue(
     csr_pem: bytes,
     validity_days: int | None = None,
     card_ref: str | None = None,
-    authorised_by: Decision | None = None,
+    card_action: Action | None = None,
 ) -> Certificate:
     """Certify the key in a CSR for a person; subject and extensions come from the directory.
 
-    `authorised_by` lets another domain's service (a card renewal, say) that has already asked
-    the policy for its own action issue inside its transaction without a second, different check.
+    `card_action` is the card action (an issue, a renewal) this certificate is a step of; the
+    policy then decides the issue as that step (authz.targets.CardStep), so a holder renewing
+    their own card gets the certificate the renewal needs and nothing else.
     """
     days = _validity(validity_days)
     issuing_ca = authority.issuing()
     with transaction.atomic():
         person, organisation_ref = _lock_holder(person)
-        decision = authorised_by or require(actor, Action.CERTIFICATE_ISSUE, person)
+        decision = require(actor, Action.CERTIFICATE_ISSUE, _target(person, card_action))
         if person.status == PersonStatus.CLOSED:
             raise InvalidState(f"{person.full_name}'s profile is closed; reopen it first.")
         if person.status != PersonStatus.ACTIVE:
@@ -182,9 +184,14 @@ def certificate_issue(
             organisation_ref=organisation_ref,
             after={**_snapshot(cert), "validity_days": days, "key": checked.key_algorithm},
         )
+        transaction.on_commit(lambda: metrics.inc(metrics.CERTIFICATES_ISSUED))
     # No OCSP cache entry to drop: a cached answer is only served for the status it was made
     # for, so an "unknown" cached before this serial existed can never be served for it now.
     return cert
+
+
+def _target(person: Person, card_action: Action | None) -> Person | CardStep:
+    return person if card_action is None else CardStep(card_action, person)
 
 
 def _end(
@@ -192,17 +199,20 @@ def _end(
     actor: Actor,
     certificate: Certificate,
     reason: RevocationReason,
-    authorised_by: Decision | None,
+    card_action: Action | None,
     replacement: Certificate | None = None,
     request_ref: str = "",
 ) -> Certificate:
     with transaction.atomic():
+        # Only the certificate's row: locking the joined issuing CA's row too (FOR UPDATE
+        # without OF) made every revocation wait for the one before it to commit.
         cert = (
-            Certificate.objects.select_for_update()
+            Certificate.objects.select_for_update(of=("self",))
             .select_related("person", "issuer")
             .get(pk=certificate.pk)
         )
-        decision = authorised_by or require(actor, Action.CERTIFICATE_REVOKE, cert)
+        target = cert if card_action is None else CardStep(card_action, cert.person)
+        decision = require(actor, Action.CERTIFICATE_REVOKE, target)
         if cert.status != CertificateStatus.VALID:
             raise InvalidState(
                 f"Certificate {cert.serial_hex} is already {cert.get_status_display().lower()}."
@@ -242,9 +252,12 @@ def _end(
         if reason != RevocationReason.SUPERSEDED:
             # A renewal keeps the holder signed in; any other revocation ends their sessions now.
             sessions_end_for_certificate(cert.serial_hex)
-        # The CRL changes in the same transaction: it can never disagree with the records.
-        crl.publish_locked(authority.load(cert.issuer))
-    transaction.on_commit(lambda: ocsp_cache.forget(cert.serial_hex))
+        # The next CRL lists it (published on demand: crl.py); OCSP says so once this commits.
+        crl.revocation_pending(certificate=cert)
+        # Its stored OCSP answers no longer match its status, so none would be served; gone
+        # with the revocation, they take no room either.
+        ocsp_cache.forget(cert.serial_hex)
+    transaction.on_commit(lambda: metrics.inc(metrics.CERTIFICATES_REVOKED, reason=str(reason)))
     return cert
 
 
@@ -253,15 +266,18 @@ def certificate_revoke(
     actor: Actor,
     certificate: Certificate,
     reason: str,
-    authorised_by: Decision | None = None,
+    card_action: Action | None = None,
     request_ref: str = "",
 ) -> Certificate:
-    """Revoke for good with one of the BR reasons; the CRL and OCSP show it at once."""
+    """Revoke for good with one of the BR reasons; the CRL and OCSP show it at once.
+
+    `card_action`: the card action (a cancellation, a clear) this revocation is a step of.
+    """
     return _end(
         actor=actor,
         certificate=certificate,
         reason=parse_reason(reason),
-        authorised_by=authorised_by,
+        card_action=card_action,
         request_ref=request_ref,
     )
 
@@ -271,7 +287,7 @@ def certificate_supersede(
     actor: Actor,
     certificate: Certificate,
     replacement: Certificate | None = None,
-    authorised_by: Decision | None = None,
+    card_action: Action | None = None,
 ) -> Certificate:
     """Retire a certificate replaced by a renewal (revoked with reason superseded)."""
     if replacement is not None:
@@ -283,6 +299,6 @@ def certificate_supersede(
         actor=actor,
         certificate=certificate,
         reason=RevocationReason.SUPERSEDED,
-        authorised_by=authorised_by,
+        card_action=card_action,
         replacement=replacement,
     )

@@ -13,7 +13,7 @@ from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cis.core import clock
+from cis.core import clock, metrics
 from cis.core.errors import InvalidState
 
 from . import crl, ocsp, selectors
@@ -90,6 +90,7 @@ def _crl_document(role: str, filename: str) -> HttpResponse:
 
 
 def _ocsp_response(answer: ocsp.OcspAnswer, *, cacheable: bool) -> HttpResponse:
+    metrics.inc(metrics.OCSP_RESPONSES, status=answer.cert_status or answer.response_status)
     response = HttpResponse(answer.der, content_type=OCSP_RESPONSE_MEDIA_TYPE)
     if cacheable and answer.next_update and answer.this_update and not answer.nonce:
         # RFC 5019 §6: let HTTP caches keep a GET answer until it would be refreshed anyway.

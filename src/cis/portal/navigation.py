@@ -61,6 +61,36 @@ TASK_ENTRIES: list[NavEntry] = [
         "Add an organisation by its ODS code.",
     ),
     NavEntry(
+        "Approval policies",
+        "portal:approval-policies",
+        Action.REQUEST_VIEW,
+        "How many approvers each type of request needs, and who may approve it.",
+    ),
+    NavEntry(
+        "Imports",
+        "portal:imports",
+        Action.IMPORT_RUN,
+        "Load organisations from ODS files and people from ESR extracts.",
+    ),
+    NavEntry(
+        "Clinical systems (OIDC clients)",
+        "portal:oidc-clients",
+        Action.OIDC_CLIENT_MANAGE,
+        "Register the clinical systems that sign people in with CIS; rotate or retire them.",
+    ),
+    NavEntry(
+        "Role catalogue",
+        "portal:catalogue",
+        Action.CATALOGUE_VIEW,
+        "The national RBAC job roles and activities that positions are built from.",
+    ),
+    NavEntry(
+        "Registration Authorities",
+        "portal:ra-list",
+        None,
+        "Who checks identities and issues smartcards, and how to reach them.",
+    ),
+    NavEntry(
         "Your sign-ins",
         "signin:my-sessions",
         None,

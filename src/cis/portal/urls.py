@@ -6,7 +6,27 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from cis.people.models import ContactChannel
 
-from .views import cards, directory, home, me, organisations, people, positions, rights, session
+from .views import (
+    approval_policies,
+    audit,
+    card_tasks,
+    cards,
+    catalogue,
+    directory,
+    help,
+    home,
+    imports,
+    me,
+    oidc_clients,
+    organisations,
+    people,
+    position_admin,
+    positions,
+    registration_authorities,
+    reports,
+    rights,
+    session,
+)
 
 app_name = "portal"
 
@@ -41,6 +61,7 @@ directory_routes: list[URLPattern | URLResolver] = [
 people_routes: list[URLPattern | URLResolver] = [
     path("people/new/", people.PersonCreateView.as_view(), name="person-create"),
     path("people/<str:user_id>/", people.PersonDetailView.as_view(), name="person-detail"),
+    path("people/<str:user_id>/change/", people.PersonUpdateView.as_view(), name="person-update"),
     path("people/<str:user_id>/verify/", people.PersonVerifyView.as_view(), name="person-verify"),
     path(
         "people/<str:user_id>/contact-confirmed/",
@@ -80,18 +101,97 @@ organisation_routes: list[URLPattern | URLResolver] = [
     ),
     path(
         "organisations/<str:ods_code>/positions/new/",
-        organisations.PositionCreateView.as_view(),
+        position_admin.PositionCreateView.as_view(),
         name="position-create",
     ),
+    path(
+        "organisations/<str:ods_code>/positions/<int:pk>/",
+        position_admin.PositionDetailView.as_view(),
+        name="position-detail",
+    ),
+    path(
+        "organisations/<str:ods_code>/positions/<int:pk>/change/",
+        position_admin.PositionUpdateView.as_view(),
+        name="position-update",
+    ),
+    path(
+        "organisations/<str:ods_code>/positions/<int:pk>/retire/",
+        position_admin.PositionRetireView.as_view(),
+        name="position-retire",
+    ),
+    path(
+        "organisations/<str:ods_code>/change/",
+        organisations.OrganisationUpdateView.as_view(),
+        name="organisation-update",
+    ),
+    path(
+        "organisations/<str:ods_code>/move/",
+        organisations.OrganisationMoveView.as_view(),
+        name="organisation-move",
+    ),
+    path(
+        "organisations/<str:ods_code>/close/",
+        organisations.OrganisationCloseView.as_view(),
+        name="organisation-close",
+    ),
+    path(
+        "organisations/<str:ods_code>/reopen/",
+        organisations.OrganisationReopenView.as_view(),
+        name="organisation-reopen",
+    ),
+]
+
+ra_routes: list[URLPattern | URLResolver] = [
+    path(
+        "registration-authorities/",
+        registration_authorities.RegistrationAuthorityListView.as_view(),
+        name="ra-list",
+    ),
+    path(
+        "registration-authorities/new/",
+        registration_authorities.RegistrationAuthorityCreateView.as_view(),
+        name="ra-create",
+    ),
+    path(
+        "registration-authorities/<str:code>/",
+        registration_authorities.RegistrationAuthorityDetailView.as_view(),
+        name="ra-detail",
+    ),
+    path(
+        "registration-authorities/<str:code>/change/",
+        registration_authorities.RegistrationAuthorityUpdateView.as_view(),
+        name="ra-update",
+    ),
+]
+
+# Help, guidance, cookies and privacy: open to everyone, from any network (README "Help").
+help_routes: list[URLPattern | URLResolver] = [
+    path("help/", help.HelpIndexView.as_view(), name="help"),
+    path("help/smartcards/", help.SmartcardHelpView.as_view(), name="help-smartcards"),
+    path("help/who-can-help/", help.WhoCanHelpView.as_view(), name="help-contacts"),
+    path("help/before-you-start/", help.BeforeYouStartView.as_view(), name="help-before-you-start"),
+    path("help/card-not-working/", help.CardNotWorkingView.as_view(), name="help-card-not-working"),
+    path("help/guides/", help.GuidesView.as_view(), name="help-guides"),
+    path("cookies/", help.CookiesView.as_view(), name="cookies"),
+    path("privacy/", help.PrivacyView.as_view(), name="privacy"),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *session_routes,
+    *help_routes,
     *my_details_routes,
     *directory_routes,
     *people_routes,
     *organisation_routes,
+    *ra_routes,
+    *catalogue.routes,  # the national RBAC catalogue
+    *approval_policies.routes,  # how many approvers each type of request needs
+    *reports.routes,  # reports, their CSV files and charts
+    *audit.routes,  # the audit viewer and its CSV export
+    *imports.routes,  # ODS and ESR files, for the service desk
+    *oidc_clients.routes,  # clinical systems that sign people in (service desk)
     *cards.routes,  # smartcards (issue 4)
+    *card_tasks.routes,  # card tasks for the workstation agent
     path("", include("cis.portal.views.certificates")),  # certificates (issue 3)
     path("requests/", include("cis.portal.views.requests")),  # requests to the RA (issue 6)
 ]

@@ -9,12 +9,39 @@ from cis.core.models import TimestampedModel
 from cis.organisations.models import Organisation
 
 
+class CatalogueVersion(models.Model):
+    """One change to the catalogue: a load of the data file, or an edit by the service desk.
+
+    Versions only go up; every entry names the version that last changed it, and the audit
+    trail holds what changed. Positions keep the roles and activities they were given.
+    """
+
+    number = models.PositiveIntegerField(unique=True)
+    label = models.CharField(max_length=80)  # the data file's version, or "edit"
+    made_at = models.DateTimeField()
+    made_by_ref = models.CharField(max_length=40)
+    made_by_name = models.CharField(max_length=200)
+    summary = models.JSONField(default=dict)
+    # The data file's list of sources (name -> title, publisher, url), kept with its version.
+    sources = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"Catalogue version {self.number} ({self.label})"
+
+
 class CatalogueEntry(TimestampedModel):
     code = models.CharField(max_length=16, unique=True)
     name = models.CharField(max_length=200)
-    # Entries not yet checked against the national RBAC database are marked as illustrative.
-    illustrative = models.BooleanField(default=False)
+    # Keys into the data file's sources that this entry was checked against.
+    sources = models.JSONField(default=list, blank=True)
+    note = models.CharField(max_length=500, blank=True)
     retired = models.BooleanField(default=False)
+    version = models.ForeignKey(
+        CatalogueVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         abstract = True
@@ -25,6 +52,9 @@ class CatalogueEntry(TimestampedModel):
 
 
 class Activity(CatalogueEntry):
+    # National RBAC: an activity may include others (B0825 Amend includes B0820 View).
+    includes = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="+")
+
     class Meta(CatalogueEntry.Meta):
         verbose_name_plural = "activities"
 
@@ -33,15 +63,25 @@ class AreaOfWork(CatalogueEntry):
     pass
 
 
+def job_role_full_code(sector_code: str, group_code: str, code: str) -> str:
+    """sector:group:role (S8000:G8000:R8000) where both are known, else the R-code alone."""
+    if sector_code and group_code:
+        return f"{sector_code}:{group_code}:{code}"
+    return code
+
+
 class JobRole(CatalogueEntry):
-    sector_code = models.CharField(max_length=8)
-    group_code = models.CharField(max_length=8)
+    # Blank where no cited source gives the role's full code (see the data file's note).
+    sector_code = models.CharField(max_length=8, blank=True)
+    sector_name = models.CharField(max_length=100, blank=True)
+    group_code = models.CharField(max_length=8, blank=True)
+    group_name = models.CharField(max_length=100, blank=True)
     # The baseline policy: the activities this role carries by default.
     baseline_activities = models.ManyToManyField(Activity, blank=True, related_name="job_roles")
 
     @property
     def full_code(self) -> str:
-        return f"{self.sector_code}:{self.group_code}:{self.code}"
+        return job_role_full_code(self.sector_code, self.group_code, self.code)
 
 
 class PositionStatus(models.TextChoices):

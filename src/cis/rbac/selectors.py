@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from cis.authz.actions import Action
-from cis.authz.policy import Actor
+from cis.authz.policy import Actor, require
 from cis.authz.scope import active_assignments
 from cis.authz.scoping import visible
+from cis.core.errors import NotFound
 from cis.organisations.models import Organisation
 from cis.people.models import Person
 
-from .models import Activity, JobRole, Position, PositionAssignment
+from .catalogue import KIND_WORDS, KINDS
+from .models import (
+    Activity,
+    CatalogueVersion,
+    JobRole,
+    Position,
+    PositionAssignment,
+    PositionStatus,
+)
 
 
 def position_list(*, actor: Actor, organisation: Organisation | None = None) -> QuerySet[Position]:
@@ -42,9 +53,44 @@ def assignment_list(
     )
 
 
-def catalogue_roles() -> QuerySet[JobRole]:
-    return JobRole.objects.filter(retired=False).prefetch_related("baseline_activities")
+def catalogue_list(
+    *, actor: Actor, kind: str, query: str = "", include_retired: bool = False
+) -> QuerySet[Any]:
+    """Job roles, activities or areas of work, with how many active positions use each."""
+    require(actor, Action.CATALOGUE_VIEW)
+    model = KINDS[kind]
+    rows: QuerySet[Any] = model.objects.all()
+    if not include_retired:
+        rows = rows.filter(retired=False)
+    if query.strip():
+        q = query.strip()
+        rows = rows.filter(Q(code__iexact=q) | Q(name__icontains=q))
+    if model is JobRole:
+        rows = rows.prefetch_related("baseline_activities").annotate(
+            positions_using=Count(
+                "positions", filter=Q(positions__status=PositionStatus.ACTIVE), distinct=True
+            )
+        )
+    elif model is Activity:
+        rows = rows.prefetch_related("includes").annotate(
+            positions_using=Count(
+                "positions", filter=Q(positions__status=PositionStatus.ACTIVE), distinct=True
+            )
+        )
+    return rows.select_related("version").order_by("code")
 
 
-def catalogue_activities() -> QuerySet[Activity]:
-    return Activity.objects.filter(retired=False)
+def catalogue_entry_get(*, actor: Actor, kind: str, code: str) -> Any:
+    entry = (
+        catalogue_list(actor=actor, kind=kind, include_retired=True)
+        .filter(code=code.strip().upper())
+        .first()
+    )
+    if entry is None:
+        raise NotFound(f"There is no {KIND_WORDS[kind]} {code.strip().upper()} in the catalogue.")
+    return entry
+
+
+def catalogue_versions(*, actor: Actor) -> QuerySet[CatalogueVersion]:
+    require(actor, Action.CATALOGUE_VIEW)
+    return CatalogueVersion.objects.order_by("-number")

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -16,7 +13,7 @@ from cis.authz.actions import Action
 from cis.authz.policy import Actor, require
 from cis.authz.targets import NewAssignment
 from cis.core import clock
-from cis.core.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from cis.core.errors import Conflict, InvalidState, ValidationFailed
 from cis.core.validators import check_date_range
 from cis.organisations.models import Organisation
 from cis.people.models import Person, PersonStatus
@@ -30,91 +27,22 @@ from .models import (
     PositionStatus,
 )
 
-CATALOGUE_FILE = Path(__file__).parent / "data" / "catalogue.json"
 
-
-@dataclass(frozen=True)
-class CatalogueLoad:
-    version: str
-    created: int
-    updated: int
-    retired: int
-
-
-def _read_catalogue(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise NotFound(f"No catalogue file at {path}.") from None
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(f"The catalogue file is not valid JSON: {exc}.") from None
-    for key in ("version", "activities", "job_roles", "areas_of_work"):
-        if key not in data:
-            raise ValidationFailed(f"The catalogue file has no '{key}'.")
-    known = {a["code"] for a in data["activities"]}
-    for role in data["job_roles"]:
-        missing = set(role.get("baseline", [])) - known
-        if missing:
-            raise ValidationFailed(
-                f"Job role {role['code']} names unknown activities: {', '.join(sorted(missing))}."
-            )
-    return dict(data)
-
-
-@transaction.atomic
-def catalogue_load(*, actor: Actor, path: Path = CATALOGUE_FILE) -> CatalogueLoad:
-    """Upsert the catalogue from its file; entries gone from the file are retired, not deleted."""
-    decision = require(actor, Action.CATALOGUE_MANAGE)
-    data = _read_catalogue(path)
-    created = updated = retired = 0
-
-    def upsert(model: Any, entry: dict[str, Any], **extra: Any) -> Any:
-        nonlocal created, updated
-        obj, was_created = model.objects.update_or_create(
-            code=entry["code"],
-            defaults={
-                "name": entry["name"],
-                "illustrative": bool(entry.get("illustrative", True)),
-                "retired": False,
-                **extra,
-            },
-        )
-        created += was_created
-        updated += not was_created
-        return obj
-
-    for entry in data["areas_of_work"]:
-        upsert(AreaOfWork, entry)
-    activities = {entry["code"]: upsert(Activity, entry) for entry in data["activities"]}
-    for entry in data["job_roles"]:
-        role = upsert(JobRole, entry, sector_code=entry["sector"], group_code=entry["group"])
-        role.baseline_activities.set([activities[c] for c in entry.get("baseline", [])])
-    for model, key in (
-        (AreaOfWork, "areas_of_work"),
-        (Activity, "activities"),
-        (JobRole, "job_roles"),
-    ):
-        codes = {e["code"] for e in data[key]}
-        retired += model.objects.exclude(code__in=codes).filter(retired=False).update(retired=True)
-    result = CatalogueLoad(str(data["version"]), created, updated, retired)
-    record(
-        actor=actor,
-        rule=decision.rule,
-        action=Action.CATALOGUE_MANAGE,
-        target_type="catalogue",
-        target_ref=result.version,
-        after={"created": created, "updated": updated, "retired": retired},
-    )
-    return result
-
-
-def _codes(model: Any, codes: Sequence[str], what: str) -> list[Any]:
-    wanted = [c.strip().upper() for c in codes if c.strip()]
-    found = {o.code: o for o in model.objects.filter(code__in=wanted, retired=False)}
+def _codes(model: Any, codes: Sequence[str], what: str, *, keep: Iterable[str] = ()) -> list[Any]:
+    """Catalogue entries by code, in use (or retired but already held: `keep`)."""
+    wanted = list(dict.fromkeys(c.strip().upper() for c in codes if c.strip()))
+    held = set(keep)
+    found = {
+        o.code: o for o in model.objects.filter(code__in=wanted) if not o.retired or o.code in held
+    }
     missing = [c for c in wanted if c not in found]
     if missing:
+        retired = set(
+            model.objects.filter(code__in=missing, retired=True).values_list("code", flat=True)
+        )
+        reasons = [f"{c} (retired)" if c in retired else c for c in missing]
         raise ValidationFailed(
-            f"Unknown {what}: {', '.join(missing)}.", field=what.replace(" ", "_")
+            f"Not in the catalogue: {', '.join(reasons)}.", field=what.replace(" ", "_")
         )
     return [found[c] for c in wanted]
 
@@ -185,27 +113,74 @@ def position_update(
     actor: Actor,
     position: Position,
     name: str | None = None,
+    job_role_codes: Sequence[str] | None = None,
     activity_codes: Sequence[str] | None = None,
+    workgroups: Sequence[str] | None = None,
+    area_of_work_code: str | None = None,
     assignable: bool | None = None,
-    retire: bool = False,
 ) -> Position:
+    """Edit a position: what its holders may do changes for all of them at once.
+
+    Job roles and activities are chosen from the catalogue as it is now, except that a role or
+    activity the position already has stays allowed after the catalogue retires it.
+    """
     position = (
         Position.objects.select_for_update().select_related("organisation").get(pk=position.pk)
     )
     decision = require(actor, Action.POSITION_UPDATE, position)
+    if position.status != PositionStatus.ACTIVE:
+        raise InvalidState(f"The position '{position.name}' is retired and cannot be changed.")
     before = _position_snapshot(position)
     if name is not None:
         cleaned = " ".join(name.split())
         if not cleaned:
             raise ValidationFailed("Enter the position's name.", field="name")
+        clash = (
+            Position.objects.filter(organisation=position.organisation, name__iexact=cleaned)
+            .exclude(pk=position.pk)
+            .first()
+        )
+        if clash is not None:
+            raise Conflict(
+                f"{position.organisation.ods_code} already has a position called '{clash.name}'.",
+                field="name",
+            )
         position.name = cleaned
     if assignable is not None:
         position.assignable = assignable
-    if retire:
-        position.status = PositionStatus.RETIRED
-    position.save()
+    if workgroups is not None:
+        position.workgroups = sorted({w.strip() for w in workgroups if w.strip()})
+    if area_of_work_code is not None:
+        position.area_of_work = (
+            _codes(AreaOfWork, [area_of_work_code], "area of work")[0]
+            if area_of_work_code.strip()
+            else None
+        )
+    roles = activities = None
+    if job_role_codes is not None:
+        roles = _codes(
+            JobRole,
+            job_role_codes,
+            "job roles",
+            keep=position.job_roles.values_list("code", flat=True),
+        )
+        if not roles:
+            raise ValidationFailed("A position needs at least one job role.", field="job_roles")
     if activity_codes is not None:
-        position.activities.set(_codes(Activity, activity_codes, "activities"))
+        activities = _codes(
+            Activity,
+            activity_codes,
+            "activities",
+            keep=position.activities.values_list("code", flat=True),
+        )
+    position.save()
+    if roles is not None:
+        position.job_roles.set(roles)
+    if activities is not None:
+        position.activities.set(activities)
+    after = _position_snapshot(position)
+    if after == before:
+        raise ValidationFailed("Nothing to change: the position is already like this.")
     record(
         actor=actor,
         rule=decision.rule,
@@ -214,7 +189,64 @@ def position_update(
         target_ref=str(position.pk),
         organisation_ref=position.organisation.ods_code,
         before=before,
-        after=_position_snapshot(position),
+        after=after,
+    )
+    return position
+
+
+@transaction.atomic
+def position_retire(*, actor: Actor, position: Position, reason: str = "") -> Position:
+    """Retire a position: nobody holds it from today, and it cannot be assigned again.
+
+    Its current and future assignments end today, each audited; past ones stay as history.
+    """
+    position = (
+        Position.objects.select_for_update().select_related("organisation").get(pk=position.pk)
+    )
+    decision = require(actor, Action.POSITION_RETIRE, position)
+    if position.status == PositionStatus.RETIRED:
+        raise InvalidState(f"The position '{position.name}' is already retired.")
+    before = _position_snapshot(position)
+    today = clock.today()
+    ended = []
+    for assignment in (
+        PositionAssignment.objects.select_for_update()
+        .select_related("person", "position__organisation")
+        .filter(position=position)
+        .exclude(end_date__lt=today)
+    ):
+        a_before = _assignment_snapshot(assignment)
+        # An assignment that had not started yet ends before it begins: on its start date.
+        assignment.end_date = max(today, assignment.start_date)
+        assignment.ended_by = actor if isinstance(actor, Person) else None
+        assignment.save(update_fields=["end_date", "ended_by", "updated_at"])
+        ended.append(assignment.pk)
+        record(
+            actor=actor,
+            rule=decision.rule,
+            action=Action.ASSIGNMENT_END,
+            target_type="assignment",
+            target_ref=str(assignment.pk),
+            organisation_ref=position.organisation.ods_code,
+            before=a_before,
+            after={**_assignment_snapshot(assignment), "because": "position retired"},
+        )
+    position.status = PositionStatus.RETIRED
+    position.save(update_fields=["status", "updated_at"])
+    reason = " ".join(reason.split())[:500]
+    record(
+        actor=actor,
+        rule=decision.rule,
+        action=Action.POSITION_RETIRE,
+        target_type="position",
+        target_ref=str(position.pk),
+        organisation_ref=position.organisation.ods_code,
+        before=before,
+        after={
+            **_position_snapshot(position),
+            "assignments_ended": ended,
+            **({"reason": reason} if reason else {}),
+        },
     )
     return position
 
@@ -243,6 +275,14 @@ def assignment_create(
     position = Position.objects.select_related("organisation").get(pk=position.pk)
     decision = require(actor, Action.ASSIGNMENT_CREATE, NewAssignment(person, position))
     start = start_date or clock.today()
+    if person.access_ends_on is not None:  # RPA and temporary access: never past their end
+        end_date = end_date or person.access_ends_on
+        if end_date > person.access_ends_on:
+            raise ValidationFailed(
+                f"{person.full_name}'s access ends on {person.access_ends_on:%d %B %Y}: the "
+                "position cannot run past it.",
+                field="end_date",
+            )
     check_date_range(start, end_date)
     if not position.organisation.is_open:
         raise InvalidState(f"{position.organisation} is closed: its positions cannot be assigned.")

@@ -13,6 +13,8 @@ AMR_SMARTCARD = ["sc", "pin", "hwk"]
 AMR_TLS_CLIENT_CERT = ["sc", "pin", "hwk", "mtls"]
 AMR_WEBAUTHN_VERIFIED = ["hwk", "user"]
 AMR_WEBAUTHN_PRESENCE = ["hwk"]
+# A security key whose hardware CIS could not confirm (no trusted attestation): software key.
+AMR_WEBAUTHN_SOFTWARE = ["swk", "user"]
 AMR_DEMO = ["demo"]
 
 # What a card signs is defined once, in cis_agent.login.signin_message.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
@@ -55,6 +56,14 @@ class SignInSessionMiddleware:
         ref = request.session.get(SESSION_REF_KEY) if hasattr(request, "session") else None
         if ref:
             self._attach(request, str(ref))
+        if (
+            settings.CIS_REQUIRE_SIGNIN_SESSION
+            and request.signin_session is None  # type: ignore[attr-defined]
+            and request.user.is_authenticated
+        ):
+            # Production: a Django login that no sign-in made (no smartcard, security key or
+            # TLS session behind it) is not a session at all.
+            logout(request)
         attached: SignInSession | None = request.signin_session  # type: ignore[attr-defined]
         response = self.get_response(request)
         if attached is not None and not request.user.is_authenticated:

@@ -132,6 +132,8 @@ class WebAuthnCredential(models.Model):
     public_key = models.BinaryField()
     sign_count = models.BigIntegerField(default=0)
     aaguid = models.CharField(max_length=36, blank=True)
+    # Proven hardware at registration: attestation from a trusted root, an allowed AAGUID.
+    hardware = models.BooleanField(default=False)
     name = models.CharField(max_length=60)
     user_verified = models.BooleanField(default=False)
     transports = models.JSONField(default=list, blank=True)
@@ -144,3 +146,39 @@ class WebAuthnCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.person_id})"
+
+
+class BackchannelLogout(models.Model):
+    """A clinical system to be told, by a signed logout token, when this sign-in session ends.
+
+    OpenID Connect Back-Channel Logout 1.0: one row per (session, client), made when CIS gives
+    that client a code for the session (if the client registered a back-channel logout URI).
+    The session's end, whatever ends it, marks its rows due in the same transaction (`_end` in
+    services.py); the `backchannel-logout` job claims due rows one at a time under a row lock,
+    sends each token, and marks it sent in the transaction that claimed it: each relying party
+    is told once per session, and a failed delivery is retried with a growing delay.
+    """
+
+    session = models.ForeignKey(
+        SignInSession, on_delete=models.CASCADE, related_name="backchannel_logouts"
+    )
+    client_id = models.CharField(max_length=100)
+    # The issuer the client's ID tokens named (the logout token must name the same).
+    issuer = models.CharField(max_length=300)
+    created_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "client_id"], name="signin_backchannel_once_per_client"
+            )
+        ]
+        indexes = [models.Index(fields=["sent_at", "due_at"], name="signin_backchannel_due_idx")]
+
+    def __str__(self) -> str:
+        return f"Logout of session {self.session_id} for {self.client_id}"

@@ -9,7 +9,7 @@ from cis.authz.policy import Actor, require
 from cis.core.errors import NotFound
 from cis.people.models import Person
 
-from .models import SignInSession
+from .models import SignInSession, WebAuthnCredential
 
 
 def person_for_sessions(*, actor: Actor, user_id: str) -> Person:
@@ -31,3 +31,9 @@ def live_sessions(*, actor: Actor, person: Person) -> QuerySet[SignInSession]:
         .select_related("selected_assignment__position__organisation", "authenticator")
         .order_by("-auth_time")
     )
+
+
+def authenticators_of(*, actor: Actor, person: Person) -> QuerySet[WebAuthnCredential]:
+    """A person's security keys still in use: for the holder, or an RA Agent who may remove them."""
+    require(actor, Action.AUTHENTICATOR_REVOKE, person)
+    return WebAuthnCredential.objects.filter(person=person, revoked_at__isnull=True)

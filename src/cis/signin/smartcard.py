@@ -28,7 +28,8 @@ from cryptography.x509.verification import (
 )
 from django.db import transaction
 
-from cis.core import clock, sql
+from cis.audit import refusals
+from cis.core import clock, metrics, sql
 from cis.core.errors import InvalidState, NotPermitted
 from cis.people.models import Person
 from cis.pki.models import Certificate, CertificateAuthority, serial_to_hex
@@ -316,6 +317,8 @@ class SmartcardSignIn:
     agent_token: str  # for the agent's heartbeats
 
 
+@metrics.counts_sign_ins("smartcard")
+@refusals.records_failed_sign_ins("smartcard")
 def smartcard_sign_in(
     *,
     challenge_id: str,
@@ -361,6 +364,8 @@ def smartcard_sign_in(
     return SmartcardSignIn(session=session, ticket=ticket, agent_token=agent_token)
 
 
+@metrics.counts_sign_ins("tls_client_cert")
+@refusals.records_failed_sign_ins("tls_client_cert")
 def tls_client_cert_sign_in(*, certificate_der: bytes, client_address: str) -> SignInSession:
     """A trusted TLS-terminating proxy verified possession of the card's key in the handshake."""
     proof = prove_card(

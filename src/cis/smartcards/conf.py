@@ -1,4 +1,4 @@
-"""Smartcard settings, with the defaults DESIGN §3 and §5 give, overridable in Django settings."""
+"""Smartcard settings (declared once, with the defaults DESIGN §3 and §5 give, in the settings)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,22 @@ from django.conf import settings
 
 def passcode_lengths() -> tuple[int, int]:
     return (
-        int(getattr(settings, "CIS_PASSCODE_MIN_LENGTH", 4)),
-        int(getattr(settings, "CIS_PASSCODE_MAX_LENGTH", 8)),
+        int(settings.CIS_PASSCODE_MIN_LENGTH),
+        int(settings.CIS_PASSCODE_MAX_LENGTH),
     )
 
 
 def renewal_window() -> dt.timedelta:
-    return dt.timedelta(days=int(getattr(settings, "CIS_RENEWAL_WINDOW_DAYS", 90)))
+    return dt.timedelta(days=int(settings.CIS_RENEWAL_WINDOW_DAYS))
 
 
 def operation_lifetime() -> dt.timedelta:
     """How long an agent has to finish a step it started (the SO PIN is out for this long)."""
-    return dt.timedelta(minutes=int(getattr(settings, "CIS_CARD_OPERATION_MINUTES", 15)))
+    return dt.timedelta(minutes=int(settings.CIS_CARD_OPERATION_MINUTES))
 
 
 def agent_token_lifetime() -> dt.timedelta:
-    return dt.timedelta(minutes=int(getattr(settings, "CIS_AGENT_TOKEN_MINUTES", 30)))
+    return dt.timedelta(minutes=int(settings.CIS_AGENT_TOKEN_MINUTES))
 
 
 # SO PINs released but not yet confirmed as rotated; a card allows only a few wrong SO PINs.

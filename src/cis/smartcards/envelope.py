@@ -16,7 +16,9 @@ import secrets
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 from cis.core.private_files import secret_file
@@ -74,3 +76,14 @@ def unseal(sealed: str, *, context: str) -> str:
         return _decrypt(data_key, envelope["data"], context.encode()).decode()
     except InvalidTag:
         raise RuntimeError("This SO PIN envelope does not belong to this card.") from None
+
+
+def derive(context: str) -> bytes:
+    """A 32-byte key for one purpose and one card, derived from the KEK (HKDF-SHA256).
+
+    Nothing derived is stored: the same KEK and context give the same key again, and a key for
+    one card or purpose says nothing about another's.
+    """
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"cis-card-derived-v1", info=context.encode()
+    ).derive(_kek())

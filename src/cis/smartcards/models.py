@@ -6,9 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from cis.core.models import TimestampedModel
+from cis.core.models import OneTimeCode, TimestampedModel
 
-from .states import LIVE, CancelReason, CardStatus, CodeChannel, OperationKind
+from .states import LIVE, CancelReason, CardStatus, CodeChannel, OperationKind, TaskKind
 
 
 class Smartcard(TimestampedModel):
@@ -101,6 +101,14 @@ class CardOperation(TimestampedModel):
     # For steps started without a signed-in agent (self-unlock), the secret that continues them.
     secret_digest = models.CharField(max_length=64, blank=True)
     new_so_pin_sealed = models.TextField(blank=True, editable=False)
+    # The approved card request this operation fulfils: applied when the operation completes.
+    request = models.ForeignKey(
+        "workflow.Request",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="card_operations",
+    )
     expires_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
     abandoned_at = models.DateTimeField(null=True, blank=True)
@@ -114,6 +122,44 @@ class CardOperation(TimestampedModel):
     @property
     def open(self) -> bool:
         return self.completed_at is None and self.abandoned_at is None
+
+
+class CardTask(TimestampedModel):
+    """A card step the portal asked for, for the workstation agent to carry out.
+
+    One card (or, to issue, one holder), one person, one signed-in browser session: the page
+    gets the reference and a secret once, hands them to the local agent, and the agent claims
+    the task with them, once, before it expires. Only a digest of the secret is kept.
+    """
+
+    ref = models.CharField(max_length=32, unique=True)
+    secret_digest = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=TaskKind.choices)
+    card = models.ForeignKey(
+        Smartcard, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
+    )
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="card_tasks"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The browser sign-in session (cis.signin) the task belongs to; it dies with it.
+    signin_session_ref = models.CharField(max_length=36)
+    params = models.JSONField(default=dict)
+    expires_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_chip = models.CharField(max_length=64, blank=True)
+    operation = models.ForeignKey(
+        CardOperation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=8, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} task {self.ref}"
 
 
 class CardCertificate(TimestampedModel):
@@ -135,17 +181,12 @@ class CardCertificate(TimestampedModel):
         return f"certificate {self.certificate_id} on card {self.card_id}"
 
 
-class UnlockCode(TimestampedModel):
-    """A self-unlock one-time code, kept only as a keyed hash."""
+class UnlockCode(OneTimeCode):
+    """A self-unlock one-time code (cis.core.codes)."""
 
     card = models.ForeignKey(Smartcard, on_delete=models.PROTECT, related_name="unlock_codes")
     channel = models.CharField(max_length=8, choices=CodeChannel.choices)
     sent_to = models.CharField(max_length=254)
-    code_digest = models.CharField(max_length=64)
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    used_at = models.DateTimeField(null=True, blank=True)
-    superseded = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,6 +11,7 @@ from cis.authz.actions import Action
 from cis.authz.policy import Actor, require
 from cis.authz.scoping import visible
 from cis.core import clock
+from cis.core.errors import NotFound, NotPermitted
 from cis.people.models import Person
 from cis.pki.states import CertificateStatus
 
@@ -37,8 +38,26 @@ def cards_of(*, actor: Actor, holder: Person) -> list[Smartcard]:
     )
 
 
-def card_detail(*, actor: Actor, card: Smartcard) -> Smartcard:
-    require(actor, Action.CARD_VIEW, card.holder)
+def card_missing(chip_serial: str) -> NotFound:
+    """The one answer for a card that is absent or out of sight: nothing tells them apart."""
+    return NotFound(f"No smartcard with chip serial {chip_serial.strip()}, or not one you can see.")
+
+
+def card_get(*, actor: Actor, chip_serial: str) -> Smartcard:
+    """The card record for a chip (its live record, or else the latest one it ever had), if the
+    actor may see its holder's cards; otherwise 'not found', exactly as for a chip CIS never knew.
+    """
+    serial = chip_serial.strip()
+    cards = Smartcard.objects.filter(chip_serial=serial).select_related("holder")
+    card = (
+        cards.filter(status__in=sorted(LIVE)).first() or cards.order_by("-issued_at", "-id").first()
+    )
+    if card is None:
+        raise card_missing(serial)
+    try:
+        require(actor, Action.CARD_VIEW, card.holder)
+    except NotPermitted:
+        raise card_missing(serial) from None
     return card
 
 

@@ -63,6 +63,21 @@ RELEASING_SO_PIN = frozenset(
 )
 
 
+class TaskKind(models.TextChoices):
+    """What the portal may ask the workstation agent to do with the card in the reader."""
+
+    RENEW = "renew", "Renew the certificate"
+    CHANGE_PASSCODE = "change_passcode", "Change the passcode"
+    SELF_UNLOCK = "self_unlock", "Unlock with a one-time code"
+    UNLOCK = "unlock", "Unlock with the holder present"
+    ISSUE = "issue", "Issue a new card"
+    REPLACE = "replace", "Replace the card"
+
+
+# Tasks that work on a blank card rather than on the card the task names.
+ON_BLANK_CARD = frozenset({TaskKind.ISSUE, TaskKind.REPLACE})
+
+
 class CodeChannel(models.TextChoices):
     EMAIL = "email", "Email"
     MOBILE = "mobile", "Mobile"

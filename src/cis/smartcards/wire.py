@@ -6,6 +6,7 @@ shapes to the agent's flows in-process, for the console and the demo.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from cis.people.models import Person
@@ -13,6 +14,8 @@ from cis.people.models import Person
 from . import conf
 from .models import CardCertificate
 from .services import Released
+from .services.common import lock_report_key
+from .states import OperationKind
 
 
 def holder_json(person: Person) -> dict[str, str]:
@@ -36,6 +39,10 @@ def operation_json(released: Released) -> dict[str, Any]:
         "so_pins": released.so_pins,
         "new_so_pin": released.new_so_pin,
         "secret": released.secret,
+        # Every step that leaves the card in use also (re)writes its lock-report key.
+        "lock_report_key": ""
+        if op.kind == OperationKind.CLEAR
+        else base64.b64encode(lock_report_key(op.card)).decode(),
         "passcode_policy": passcode_policy_json(),
     }
 

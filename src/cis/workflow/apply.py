@@ -39,6 +39,8 @@ class Outcome:
     summary: str
     subject: Person | None = None
     follow_up: list[str] = field(default_factory=list)
+    # What was asked for and not done (an approval in part), in words for the history.
+    dropped: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,19 @@ class ApplyContext:
     request: Request
     identity: IdentityEvidence | None = None
     acknowledged_duplicates: Sequence[str] = ()
+    # Why the approver gives less than was asked; without it, nothing asked for is dropped.
+    partial_reason: str = ""
+
+
+def refuse_dropping(ctx: ApplyContext, missing: list[str]) -> list[str]:
+    """Refuse an approval that would leave out part of what was asked, unless it is in part."""
+    if missing and not ctx.partial_reason:
+        raise ValidationFailed(
+            f"Approving this as it stands would drop what was asked for: {'; '.join(missing)}. "
+            "Give everything that was asked, or approve in part and say why.",
+            field="partial_reason",
+        )
+    return missing
 
 
 def _date(value: Any) -> dt.date | None:
@@ -79,6 +94,7 @@ def _register(ctx: ApplyContext) -> Outcome:
         acknowledged_duplicates=ctx.acknowledged_duplicates,
     )
     follow_up: list[str] = []
+    dropped: list[str] = []
     summary = f"Created {person.full_name} ({person.user_id})"
     if ctx.identity is not None:
         if not ctx.identity.photo:
@@ -103,19 +119,35 @@ def _register(ctx: ApplyContext) -> Outcome:
             )
             summary += f", and assigned '{position.name}'"
     else:
+        if p.get("position_id"):
+            dropped = refuse_dropping(
+                ctx,
+                [
+                    f"the position '{p.get('position_name', '')}' at {org.ods_code} (a position "
+                    "needs the identity check recorded at approval: documents seen and a photo)"
+                ],
+            )
         follow_up.append(
             "Their identity has not been verified yet: the profile stays restricted (no card, "
             "no position) until an ID Checker records a face-to-face check."
         )
-    return Outcome(f"person:{person.user_id}", summary + ".", person, follow_up)
+    return Outcome(f"person:{person.user_id}", summary + ".", person, follow_up, dropped)
 
 
 def _card(ctx: ApplyContext) -> Outcome:
-    # Card issue happens at a workstation with the card in a reader; the approval authorises it.
+    # Card issue happens at a workstation with the card in a reader; the approval authorises it,
+    # and the card operation that carries it out marks the request applied.
     subject = _subject(ctx)
+    if ctx.request.request_type == RequestType.CARD_RENEW:
+        return Outcome(
+            f"card-authorised:{subject.user_id}",
+            f"Renewal authorised for {subject.full_name}; an RA Agent renews the certificate with "
+            "them present, and this request closes when the new certificate is on the card.",
+        )
     return Outcome(
         f"card-authorised:{subject.user_id}",
-        f"Card issue authorised for {subject.full_name}; the card is issued at an RA workstation.",
+        f"Card issue authorised for {subject.full_name}; the card is issued at an RA workstation, "
+        "and this request closes when it is.",
     )
 
 
@@ -217,6 +249,7 @@ APPLIERS: dict[str, Callable[[ApplyContext], Outcome]] = {
     RequestType.PERSON_REGISTER: _register,
     RequestType.CARD_ISSUE: _card,
     RequestType.CARD_REPLACE: _card,
+    RequestType.CARD_RENEW: _card,
     RequestType.POSITION_ADD: _position_add,
     RequestType.POSITION_END: _position_end,
     RequestType.DETAILS_CHANGE: _details_change,
@@ -254,4 +287,11 @@ def check_still_applicable(request: Request) -> None:
 def apply_request(ctx: ApplyContext) -> Outcome:
     if ctx.identity is not None and ctx.request.request_type != RequestType.PERSON_REGISTER:
         raise ValidationFailed("Identity evidence is recorded only when registering someone.")
-    return APPLIERS[ctx.request.request_type](ctx)
+    outcome = APPLIERS[ctx.request.request_type](ctx)
+    if ctx.partial_reason and not outcome.dropped:
+        raise ValidationFailed(
+            "Nothing asked for would be left out, so this is not an approval in part: approve "
+            "it without a reason for a partial approval.",
+            field="partial_reason",
+        )
+    return outcome

@@ -108,7 +108,11 @@ def build_demo_requests() -> int:
         "applied",
         lambda: raise_(
             RequestType.DETAILS_CHANGE,
-            {"user_id": staff[1].user_id, "professional_number": "2098765"},
+            {
+                "user_id": staff[1].user_id,
+                "professional_body": "GPhC",
+                "professional_number": "2098765",
+            },
             "GPhC number was mistyped at registration.",
         ),
     )

@@ -45,7 +45,14 @@ class Request(models.Model):
         choices=EscalationLevel.choices, default=EscalationLevel.NONE
     )
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # The RA Agent an RA Manager or the service desk handed the request to (after an escalation).
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The approval policy for its type when it was raised: how many different approvers, and
+    # which CIS rights they must hold (empty: the policy's default, RA Agents and up).
     approvals_needed = models.PositiveSmallIntegerField(default=1)
+    approver_rights = models.JSONField(default=list, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -190,3 +197,24 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_key} to {self.recipient}"
+
+
+class ApprovalPolicy(models.Model):
+    """How many different people must approve a type of request, and with which rights (n of m).
+
+    Set by the service desk; a request keeps the policy in force when it was raised.
+    """
+
+    request_type = models.CharField(max_length=24, choices=RequestType.choices, unique=True)
+    approvals_needed = models.PositiveSmallIntegerField(default=1)
+    approver_rights = models.JSONField(default=list, blank=True)
+    changed_at = models.DateTimeField()
+    changed_by_ref = models.CharField(max_length=40)
+    changed_by_name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["request_type"]
+        verbose_name_plural = "approval policies"
+
+    def __str__(self) -> str:
+        return f"{self.request_type}: {self.approvals_needed} approver(s)"

@@ -2,9 +2,9 @@
 
 Each email is a Notification row unique per (event, recipient), inserted in the transaction that
 makes the event, so it exists exactly when the event does and never twice. `deliver_pending`
-claims unsent rows with SELECT ... FOR UPDATE SKIP LOCKED, so two machines running the job at
-the same moment each send different rows, and a row is marked sent in the transaction that sent
-it.
+claims one unsent row at a time with SELECT ... FOR UPDATE SKIP LOCKED, so two machines running
+the job at the same moment each send different rows, and a row is marked sent in the transaction
+that claimed and sent it: a crash re-sends at most the one email in flight.
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ from cis.core import clock
 from cis.people.models import Person, PersonStatus
 from cis.rights.models import Right, RightGrant
 
-from .models import Notification, Request
+from .models import Notification, Request, RequestEvent
 from .states import EscalationLevel, RequestState
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-BATCH = 20
 RA_QUEUE_RIGHTS = (Right.RA_AGENT, Right.RA_AGENT_ADVANCED, Right.RA_MANAGER)
 
 
@@ -120,7 +119,10 @@ def request_decided(request: Request, *, extra: Iterable[str] = ()) -> None:
     if request.decision_reason:
         lines.append(f"Reason: {request.decision_reason}")
     if state == RequestState.APPROVED:
-        lines.append("The card will be issued at an RA workstation with the holder present.")
+        lines.append(
+            "The card will be issued (or the certificate renewed) at an RA workstation with the "
+            "holder present; this request closes when it is."
+        )
     recipients = {_email_of(request.raised_by), *extra}
     recipients |= {_email_of(e.raised_by) for e in request.escalations.all()}
     enqueue(
@@ -157,6 +159,45 @@ def request_escalated(request: Request, *, level: int, reason: str) -> None:
     )
 
 
+def request_commented(request: Request, *, event: RequestEvent) -> None:
+    """Tell the raiser, the subject and whoever the request is assigned to about a comment."""
+    recipients = {
+        _email_of(request.raised_by),
+        _email_of(request.subject),
+        _email_of(request.assigned_to),
+    }
+    recipients.discard(_email_of(event.actor))
+    enqueue(
+        event_key=f"request:{request.pk}:comment:{event.pk}",
+        recipients=recipients,
+        subject=f"New comment on request {request.ref}",
+        body=(
+            f"{request.ref}: {_describe(request)}\n"
+            f"{event.actor_name} wrote:\n\n{event.note}\n\n"
+            f"Reply or follow it: {request_url(request)}\n"
+        ),
+        request=request,
+    )
+
+
+def request_reassigned(request: Request, *, agent: Person, note: str) -> None:
+    """Tell the RA Agent it was handed to, and the requester, who now has the request."""
+    body = (
+        f"{request.ref}: {_describe(request)}\n"
+        f"has been handed to {agent.full_name}, RA Agent, to decide.\n"
+        + (f"Note: {note}\n" if note else "")
+        + f"Due by {when(request.due_at)}.\n\nSee it: {request_url(request)}\n"
+    )
+    count = request.history.filter(kind="reassigned").count()
+    enqueue(
+        event_key=f"request:{request.pk}:reassigned:{count}",
+        recipients={_email_of(agent), _email_of(request.raised_by)},
+        subject=f"Request {request.ref} handed to {agent.full_name}",
+        body=body,
+        request=request,
+    )
+
+
 def when(at: dt.datetime) -> str:
     from .due import LONDON  # noqa: PLC0415 - a small module, kept out of import time
 
@@ -170,26 +211,34 @@ class Delivery:
 
 
 def deliver_pending(*, limit: int = 500) -> Delivery:
-    """Send unsent emails, each exactly once even with several senders running at once."""
+    """Send unsent emails, each exactly once even with several senders running at once.
+
+    Each email is claimed, sent and marked sent in a transaction of its own, so a sender killed
+    mid-run (kill -9, a power cut) leaves at most the one email it was sending unmarked: that one
+    may go out twice, never a batch. One SMTP connection serves the whole run.
+    """
     result = Delivery()
     tried: set[int] = set()
-    while result.sent + result.failed < limit:
-        with transaction.atomic():
-            batch = list(
-                Notification.objects.select_for_update(skip_locked=True)
-                .filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
-                .exclude(pk__in=tried)
-                .order_by("created_at", "id")[:BATCH]
-            )
-            if not batch:
-                break
-            connection = get_connection(fail_silently=False)
-            try:
-                for row in batch:
-                    tried.add(row.pk)
-                    _send_one(row, connection, result)
-            finally:
-                connection.close()
+    connection = None
+    try:
+        while result.sent + result.failed < limit:
+            with transaction.atomic():
+                row = (
+                    Notification.objects.select_for_update(skip_locked=True)
+                    .filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+                    .exclude(pk__in=tried)
+                    .order_by("created_at", "id")
+                    .first()
+                )
+                if row is None:
+                    break
+                tried.add(row.pk)
+                if connection is None:
+                    connection = get_connection(fail_silently=False)
+                _send_one(row, connection, result)
+    finally:
+        if connection is not None:
+            connection.close()
     return result
 
 

@@ -306,10 +306,12 @@ def _position(reader: Reader, org: Organisation | None = None) -> Position:
     return found
 
 
-def _card(reader: Reader, actor: Actor, *, replace: bool) -> Prepared:
-    allowed = (
-        {"user_id", "ods_code", "reason", "card_serial"} if replace else {"user_id", "ods_code"}
-    )
+def _card(reader: Reader, actor: Actor, *, replace: bool, renew: bool = False) -> Prepared:
+    allowed = {"user_id", "ods_code"}
+    if replace:
+        allowed |= {"reason", "card_serial"}
+    if renew:
+        allowed |= {"card_serial"}
     reader.refuse_unknown(allowed)
     prepared = _about_someone(actor, reader)
     assert prepared.subject is not None  # noqa: S101 - _about_someone always finds a subject
@@ -324,6 +326,7 @@ def _card(reader: Reader, actor: Actor, *, replace: bool) -> Prepared:
         prepared.payload["reason"] = reader.choice(
             "reason", REPLACEMENT_REASONS, what="reason for the replacement"
         )
+    if replace or renew:
         prepared.payload["card_serial"] = reader.text("card_serial", limit=64)
     return prepared
 
@@ -334,6 +337,10 @@ def _card_issue(actor: Actor, reader: Reader) -> Prepared:
 
 def _card_replace(actor: Actor, reader: Reader) -> Prepared:
     return _card(reader, actor, replace=True)
+
+
+def _card_renew(actor: Actor, reader: Reader) -> Prepared:
+    return _card(reader, actor, replace=False, renew=True)
 
 
 def _position_add(actor: Actor, reader: Reader) -> Prepared:
@@ -537,6 +544,7 @@ PREPARERS: dict[str, Callable[[Actor, Reader], Prepared]] = {
     RequestType.PERSON_REGISTER: _person_register,
     RequestType.CARD_ISSUE: _card_issue,
     RequestType.CARD_REPLACE: _card_replace,
+    RequestType.CARD_RENEW: _card_renew,
     RequestType.POSITION_ADD: _position_add,
     RequestType.POSITION_END: _position_end,
     RequestType.DETAILS_CHANGE: _details_change,

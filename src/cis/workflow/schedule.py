@@ -81,7 +81,7 @@ def expire_stale(*, now: dt.datetime | None = None) -> int:
                     note=request.decision_reason,
                 )
                 close_escalations(request)
-                audit_request(None, RULE_EXPIRE, "request.expire", request, before)
+                audit_request(None, RULE_EXPIRE, Action.REQUEST_EXPIRE, request, before)
                 notifications.request_decided(request)
                 done += 1
         if len(batch) < BATCH:

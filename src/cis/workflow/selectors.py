@@ -32,7 +32,7 @@ class QueueFilter:
 
 def _base(actor: Actor) -> QuerySet[Request]:
     return visible(actor, Action.REQUEST_VIEW, Request.objects.all()).select_related(
-        "subject", "organisation", "ra", "raised_by", "decided_by"
+        "subject", "organisation", "ra", "raised_by", "decided_by", "assigned_to"
     )
 
 
@@ -73,6 +73,25 @@ def request_get(*, actor: Actor, pk: int) -> Request:
     if found is None or not decide(actor, Action.REQUEST_VIEW, found).allowed:
         raise NotFound("No such request, or not one you can see.")
     return found
+
+
+def reassign_candidates(*, actor: Actor, request: Request) -> list[Person]:
+    """The RA Agents (and above) who could decide this request, for the actor to hand it to."""
+    from cis.rights.models import Right, RightGrant  # noqa: PLC0415 - a read kept local
+
+    require(actor, Action.REQUEST_REASSIGN, request)
+    today = clock.today()
+    grants = RightGrant.objects.filter(
+        right__in=[Right.RA_AGENT, Right.RA_AGENT_ADVANCED, Right.RA_MANAGER],
+        revoked_at__isnull=True,
+        start_date__lte=today,
+    ).filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+    people = Person.objects.filter(pk__in=grants.values("person_id"), status="active").order_by(
+        "family_name", "given_name"
+    )
+    return [
+        p for p in people[:200] if p != actor and decide(p, Action.REQUEST_APPROVE, request).allowed
+    ]
 
 
 def request_history(*, request: Request) -> QuerySet[RequestEvent]:

@@ -10,13 +10,14 @@ from django.db import transaction
 
 from cis.audit.trail import record
 from cis.authz.actions import Action
-from cis.authz.policy import Actor, require
+from cis.authz.policy import Actor, decide, require
 from cis.core import clock
 from cis.core.errors import Conflict, InvalidState, ValidationFailed
 from cis.people.models import Person
 
 from . import notifications
 from .apply import ApplyContext, IdentityEvidence, Outcome, apply_request, check_still_applicable
+from .approval_policy import policy_for
 from .due import add_working_days
 from .models import Escalation, Request, RequestApproval, RequestEvent
 from .payloads import prepare
@@ -43,11 +44,13 @@ def snapshot(request: Request) -> dict[str, Any]:
         "ra": request.ra.code,
         "escalation_level": request.escalation_level,
         "payload": request.payload,
+        "assigned_to": request.assigned_to.user_id if request.assigned_to else None,
+        "decision_reason": request.decision_reason,
     }
 
 
 def audit_request(
-    actor: Actor | None, rule: str, action: str, request: Request, before: Any
+    actor: Actor | None, rule: str, action: Action, request: Request, before: Any
 ) -> None:
     record(
         actor=actor,
@@ -102,7 +105,7 @@ def _locked(request: Request) -> Request:
     """
     list(Request.objects.select_for_update().filter(pk=request.pk).values_list("pk"))
     return Request.objects.select_related(
-        "subject", "organisation", "ra", "raised_by", "decided_by"
+        "subject", "organisation", "ra", "raised_by", "decided_by", "assigned_to"
     ).get(pk=request.pk)
 
 
@@ -115,11 +118,6 @@ def _clean(text: str, *, what: str, field: str, required: bool) -> str:
             f"The {field} is too long (at most {REASON_LIMIT} characters).", field=field
         )
     return cleaned
-
-
-def approvals_needed(request_type: str) -> int:
-    second = set(getattr(settings, "CIS_REQUEST_SECOND_APPROVER_TYPES", []))
-    return 2 if request_type in second else 1
 
 
 def close_escalations(request: Request) -> None:
@@ -151,6 +149,7 @@ def request_raise(
     prepared = prepare(actor=actor, request_type=request_type, data=payload)
     note = _clean(note, what="a note", field="note", required=False)
     now = clock.now()
+    policy = policy_for(request_type)
     request = Request(
         request_type=request_type,
         subject=prepared.subject,
@@ -161,7 +160,8 @@ def request_raise(
         raised_by=_person(actor),
         raised_at=now,
         due_at=add_working_days(now, settings.CIS_REQUEST_DUE_WORKING_DAYS),
-        approvals_needed=approvals_needed(request_type),
+        approvals_needed=policy.approvals_needed,
+        approver_rights=policy.approver_rights,
     )
     decision = require(actor, Action.REQUEST_RAISE, request)
     duplicate = _same_open_request(request)
@@ -181,8 +181,12 @@ def request_approve(
     note: str = "",
     identity: IdentityEvidence | None = None,
     acknowledged_duplicates: Sequence[str] = (),
+    partial_reason: str = "",
 ) -> Request:
     """Approve; the last approval needed applies the change in the same transaction.
+
+    An approval that would leave out part of what was asked (a registration's position, say) is
+    refused naming what is missing, unless `partial_reason` says why it is approved in part.
 
     The request row is locked first, so of two agents approving at once the second waits, then
     finds the request already applied and is told so; nothing is applied twice.
@@ -195,10 +199,14 @@ def request_approve(
         )
         check_transition(request.state, final_state, ref=request.ref, closed_by=_decider(request))
         note = _clean(note, what="a note", field="note", required=False)
+        partial_reason = _clean(
+            partial_reason, what="the reason", field="partial_reason", required=False
+        )
         approver = _person(actor)
         if approver is not None and request.approvals.filter(approver=approver).exists():
             raise Conflict(
-                f"You have already approved {request.ref}; it needs a different second approver."
+                f"You have already approved {request.ref}; it needs "
+                f"{request.approvals_needed} different approvers."
             )
         check_still_applicable(request)
         before = snapshot(request)
@@ -212,7 +220,9 @@ def request_approve(
                 EventKind.APPROVAL,
                 actor,
                 from_state=request.state,
-                note=note or "First approval: waiting for a second approver.",
+                note=note
+                or f"Approval {given} of {request.approvals_needed}: waiting for "
+                f"{request.approvals_needed - given} more.",
             )
             audit_request(actor, decision.rule, Action.REQUEST_APPROVE, request, before)
             return request
@@ -223,8 +233,18 @@ def request_approve(
                 request=request,
                 identity=identity,
                 acknowledged_duplicates=acknowledged_duplicates,
+                partial_reason=partial_reason,
             )
         )
+        if outcome.dropped:
+            request.decision_reason = partial_reason
+            add_event(
+                request,
+                EventKind.PARTIAL,
+                actor,
+                from_state=request.state,
+                note=f"Left out: {'; '.join(outcome.dropped)}. Reason: {partial_reason}",
+            )
         _finish_approval(
             request,
             actor=actor,
@@ -367,46 +387,123 @@ def request_escalate(*, actor: Actor, request: Request, reason: str) -> Escalati
 
 
 @transaction.atomic
-def request_fulfil(*, actor: Actor, request: Request, result_ref: str, note: str = "") -> Request:
-    """Mark an approved card request applied once its card is issued (smartcards calls this)."""
+def request_comment(*, actor: Actor, request: Request, text: str) -> RequestEvent:
+    """Add a comment to the request's history (a question, an answer, what was found)."""
     request = _locked(request)
-    decision = require(actor, Action.REQUEST_VIEW, request)
-    if request.request_type not in CARD_TYPES:
-        raise InvalidState(f"{request.ref} is not a card request.")
-    check_transition(
-        request.state, RequestState.APPLIED, ref=request.ref, closed_by=_decider(request)
+    decision = require(actor, Action.REQUEST_COMMENT, request)
+    text = _clean(text, what="the comment", field="text", required=True)
+    before = snapshot(request)
+    event = add_event(request, EventKind.COMMENT, actor, from_state=request.state, note=text)
+    record(
+        actor=actor,
+        rule=decision.rule,
+        action=Action.REQUEST_COMMENT,
+        target_type="request",
+        target_ref=request.ref,
+        organisation_ref=request.organisation.ods_code if request.organisation else "",
+        before=before,
+        after={**snapshot(request), "comment": text},
+        request_ref=request.ref,
     )
-    if request.state != RequestState.APPROVED:
-        raise InvalidState(
-            f"{request.ref} has not been approved yet, so no card can be issued for it."
+    notifications.request_commented(request, event=event)
+    return event
+
+
+@transaction.atomic
+def request_reassign(*, actor: Actor, request: Request, agent: Person, note: str = "") -> Request:
+    """Hand an open request to one RA Agent, who can decide it; its open escalation closes."""
+    request = _locked(request)
+    decision = require(actor, Action.REQUEST_REASSIGN, request)
+    if request.state not in OPEN:
+        check_transition(
+            request.state, RequestState.SUBMITTED, ref=request.ref, closed_by=_decider(request)
+        )
+    note = _clean(note, what="a note", field="note", required=False)
+    approve = decide(agent, Action.REQUEST_APPROVE, request)
+    if not approve.allowed:
+        raise ValidationFailed(
+            f"{agent.full_name} cannot approve {request.ref}: {approve.reason}", field="agent"
         )
     before = snapshot(request)
+    previous = request.state
     now = clock.now()
-    request.state = RequestState.APPLIED
-    request.applied_at = now
-    request.closed_at = now
-    request.result_ref = result_ref[:80]
+    request.assigned_to = agent
+    request.state = RequestState.SUBMITTED
+    request.due_at = add_working_days(now, settings.CIS_REQUEST_DUE_WORKING_DAYS)
     request.save()
+    outcome = f"Reassigned to {agent.full_name} by {_name(actor)}"
+    Escalation.objects.filter(request=request, closed_at__isnull=True).update(
+        closed_at=now, outcome=outcome[:200]
+    )
     add_event(
         request,
-        EventKind.APPLIED,
+        EventKind.REASSIGNED,
         actor,
-        from_state=RequestState.APPROVED,
-        note=note or f"Card issued ({result_ref}).",
+        from_state=previous,
+        note=f"To {agent.full_name} ({agent.user_id})" + (f": {note}" if note else "."),
     )
-    audit_request(actor, decision.rule, Action.REQUEST_APPROVE, request, before)
-    notifications.request_decided(request)
+    audit_request(actor, decision.rule, Action.REQUEST_REASSIGN, request, before)
+    notifications.request_reassigned(request, agent=agent, note=note)
     return request
 
 
-def card_authorisation(*, person: Person) -> Request | None:
-    """The oldest approved card request for a person, which a card issue should fulfil."""
-    return (
-        Request.objects.filter(
-            subject=person,
-            state=RequestState.APPROVED,
-            request_type__in=list(CARD_TYPES),
+def request_fulfil(*, actor: Actor, request: Request, result_ref: str, note: str = "") -> Request:
+    """Mark an approved card request applied: called by the card operation that carried it out,
+    inside that operation's transaction, so the request and the card change together."""
+    with transaction.atomic():
+        request = _locked(request)
+        decision = require(actor, Action.REQUEST_FULFIL, request)
+        if request.request_type not in CARD_TYPES:
+            raise InvalidState(f"{request.ref} is not a card request.")
+        check_transition(
+            request.state, RequestState.APPLIED, ref=request.ref, closed_by=_decider(request)
         )
-        .order_by("decided_at", "id")
-        .first()
-    )
+        if request.state != RequestState.APPROVED:
+            raise InvalidState(
+                f"{request.ref} has not been approved yet, so no card can be issued for it."
+            )
+        before = snapshot(request)
+        now = clock.now()
+        request.state = RequestState.APPLIED
+        request.applied_at = now
+        request.closed_at = now
+        request.result_ref = result_ref[:80]
+        request.save()
+        add_event(
+            request,
+            EventKind.APPLIED,
+            actor,
+            from_state=RequestState.APPROVED,
+            note=note or f"Done ({result_ref}).",
+        )
+        close_escalations(request)
+        audit_request(actor, decision.rule, Action.REQUEST_FULFIL, request, before)
+        notifications.request_decided(request)
+    return request
+
+
+# Which approved request each kind of card operation carries out, most fitting first.
+FULFILLED_BY = {
+    "issue": (RequestType.CARD_ISSUE, RequestType.CARD_REPLACE),
+    "replace": (RequestType.CARD_REPLACE, RequestType.CARD_ISSUE),
+    "renew_expired": (RequestType.CARD_RENEW,),
+}
+
+
+def card_authorisation(*, person: Person, operation: str = "issue") -> Request | None:
+    """The approved card request for a person that a card operation of this kind fulfils.
+
+    `operation` is `issue` (a new card), `replace` (a card in place of another) or
+    `renew_expired` (an RA Agent renewing an expired certificate); the oldest approved request of
+    the most fitting type comes first.
+    """
+    types = FULFILLED_BY[operation]
+    found = {
+        r.request_type: r
+        for r in Request.objects.filter(
+            subject=person, state=RequestState.APPROVED, request_type__in=list(types)
+        )
+        .select_related("subject", "organisation", "ra")
+        .order_by("-decided_at", "-id")
+    }
+    return next((found[t] for t in types if t in found), None)

@@ -11,6 +11,8 @@ class RequestType(models.TextChoices):
     PERSON_REGISTER = "person_register", "Register a new person"
     CARD_ISSUE = "card_issue", "Issue a new card"
     CARD_REPLACE = "card_replace", "Replace a card"
+    # After expiry only an RA Agent renews, with the holder present (DESIGN §5): ask for it.
+    CARD_RENEW = "card_renew", "Renew an expired certificate"
     POSITION_ADD = "position_add", "Add a position"
     POSITION_END = "position_end", "End a position"
     DETAILS_CHANGE = "details_change", "Change personal details"
@@ -47,6 +49,9 @@ class EventKind(models.TextChoices):
     ESCALATED = "escalated", "Escalated"
     EXPIRED = "expired", "Expired"
     NOTE = "note", "Note"
+    COMMENT = "comment", "Comment"
+    REASSIGNED = "reassigned", "Reassigned"
+    PARTIAL = "partial", "Approved in part"
 
 
 # Requests that someone still has to act on.
@@ -63,8 +68,9 @@ CLOSED = frozenset(
 
 # Types whose decision belongs to an RA Manager alone (DESIGN §2: RA Managers grant rights).
 RIGHT_TYPES = frozenset({RequestType.RIGHT_GRANT, RequestType.RIGHT_REVOKE})
-# Types applied by another part of CIS after approval: the card is issued at a workstation.
-CARD_TYPES = frozenset({RequestType.CARD_ISSUE, RequestType.CARD_REPLACE})
+# Types applied by another part of CIS after approval: the card is issued (or its certificate
+# renewed) at a workstation, and that card operation marks the request applied.
+CARD_TYPES = frozenset({RequestType.CARD_ISSUE, RequestType.CARD_REPLACE, RequestType.CARD_RENEW})
 # Types about a person who does not exist yet.
 NO_SUBJECT_TYPES = frozenset({RequestType.PERSON_REGISTER})
 
@@ -81,6 +87,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ),
     RequestState.ESCALATED: frozenset(
         {
+            # Reassigned to an RA Agent by the RA Manager or the service desk.
+            RequestState.SUBMITTED,
             RequestState.ESCALATED,
             RequestState.APPROVED,
             RequestState.APPLIED,

@@ -123,6 +123,10 @@ class CardSession(Protocol):
 
     def key_ids(self) -> list[str]: ...
 
+    def store_lock_report_key(self, key: bytes) -> None:
+        """Keep CIS's lock-report key on the card, usable without the passcode, never read back."""
+        ...
+
 
 class Card(Protocol):
     """A smartcard in a reader: chip serial, passcode and lock, administrator PIN, keys, certs."""
@@ -150,6 +154,11 @@ class Card(Protocol):
 
     def certificates(self) -> list[StoredCertificate]:
         """Certificates on the card; readable without the passcode, as on a real card."""
+        ...
+
+    def lock_report_mac(self, message: bytes) -> bytes | None:
+        """HMAC-SHA256 of message by the card's lock-report key, without the passcode (a locked
+        card must still report itself); None if the card holds no such key."""
         ...
 
     def initialise(self, *, so_pin: str, new_so_pin: str, passcode: str) -> None:

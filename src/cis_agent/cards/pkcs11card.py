@@ -47,6 +47,7 @@ from .base import (
 
 APPLICATION = "cis"
 COUNTER_LABEL = "cis-passcode-tries"
+LOCK_REPORT_LABEL = "cis-lock-report"
 MARKER_LABEL = "cis-card"
 
 # Errors meaning the token went away under us: the card was pulled out of the reader.
@@ -99,7 +100,7 @@ class Pkcs11Card:
         try:
             self._lib = pkcs11.lib(module)
         except p11e.PKCS11Error as exc:
-            raise CardNotFound(f"Cannot load the PKCS#11 module {module}: {exc}") from None
+            raise CardNotFound(f"Cannot load the PKCS#11 module {module!r}: {exc}") from None
         self.token = self._find_token()
         if emulate_retry_counter is None:
             emulate_retry_counter = self._lib.manufacturer_id.startswith("SoftHSM")
@@ -110,9 +111,15 @@ class Pkcs11Card:
             try:
                 return self._lib.get_token(token_label=self.label)
             except p11e.NoSuchToken:
-                raise CardNotFound(f"No card labelled '{self.label}' is in a reader.") from None
+                pass
             except p11e.MultipleTokensReturned:
                 raise CardError(f"More than one card is labelled '{self.label}'.") from None
+            # The SPEC may name the card by its chip serial (as the portal does) instead.
+            for slot in self._lib.get_slots(token_present=True):
+                token = slot.get_token()
+                if token.serial.decode("ascii", "replace").strip() == self.label:
+                    return token
+            raise CardNotFound(f"No card labelled '{self.label}' is in a reader.")
 
     @property
     def spec(self) -> str:
@@ -197,6 +204,16 @@ class Pkcs11Card:
 
     def close(self) -> None:
         return None
+
+    def lock_report_mac(self, message: bytes) -> bytes | None:
+        """A public secret key on the token: usable without the passcode, never extractable."""
+        with _card_errors(), self.token.open() as session:
+            try:
+                key = session.get_key(object_class=ObjectClass.SECRET_KEY, label=LOCK_REPORT_LABEL)
+            except (p11e.NoSuchKey, p11e.MultipleObjectsReturned):
+                return None
+            mac: bytes = key.sign(message, mechanism=Mechanism.SHA256_HMAC)
+            return mac
 
     # -- the passcode -------------------------------------------------------------------------
 
@@ -309,7 +326,12 @@ class Pkcs11Card:
 
 
 def _destroy_all(session: Any) -> None:
-    for object_class in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY, ObjectClass.CERTIFICATE):
+    for object_class in (
+        ObjectClass.PRIVATE_KEY,
+        ObjectClass.PUBLIC_KEY,
+        ObjectClass.CERTIFICATE,
+        ObjectClass.SECRET_KEY,
+    ):
         for obj in list(session.get_objects({Attribute.CLASS: object_class})):
             obj.destroy()
 
@@ -388,6 +410,29 @@ class Pkcs11Session:
     def delete_key(self, key_id: str) -> None:
         with _card_errors():
             for obj in list(self._session.get_objects({Attribute.ID: bytes.fromhex(key_id)})):
+                obj.destroy()
+
+    def store_lock_report_key(self, key: bytes) -> None:
+        with _card_errors():
+            old = list(
+                self._session.get_objects(
+                    {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: LOCK_REPORT_LABEL}
+                )
+            )
+            self._session.create_object(
+                {
+                    Attribute.CLASS: ObjectClass.SECRET_KEY,
+                    Attribute.KEY_TYPE: KeyType.GENERIC_SECRET,
+                    Attribute.TOKEN: True,
+                    Attribute.PRIVATE: False,
+                    Attribute.SENSITIVE: True,
+                    Attribute.EXTRACTABLE: False,
+                    Attribute.SIGN: True,
+                    Attribute.LABEL: LOCK_REPORT_LABEL,
+                    Attribute.VALUE: key,
+                }
+            )
+            for obj in old:
                 obj.destroy()
 
     def key_ids(self) -> list[str]:

@@ -15,7 +15,7 @@ def parse_spec(spec: str) -> tuple[str, str, str]:
         if module and label:
             return "pkcs11", module, label
     raise CardError(
-        f"'{spec}' is not a card SPEC: use virtual:PATH or pkcs11:MODULE_PATH:TOKEN_LABEL."
+        f"{spec!r} is not a card SPEC: use virtual:PATH or pkcs11:MODULE_PATH:TOKEN_LABEL."
     )
 
 

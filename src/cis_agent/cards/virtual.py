@@ -109,8 +109,11 @@ class VirtualCard:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        # The path as typed, quoted: a name with a newline in it still makes one line.
         if not self.path.exists():
-            raise CardNotFound(f"No virtual card at {self.path}.")
+            raise CardNotFound(f"No virtual card at {str(self.path)!r}.")
+        if not self.path.is_file():
+            raise CardNotFound(f"{str(self.path)!r} is not a file, so not a virtual card.")
 
     # -- making cards ---------------------------------------------------------------------
 
@@ -159,6 +162,8 @@ class VirtualCard:
             raise CardRemoved(
                 "The card was removed during the operation; insert it and try again."
             ) from None
+        except OSError as exc:
+            raise CardError(f"{str(self.path)!r} cannot be read: {exc.strerror}.") from None
         try:
             state: dict[str, Any] = json.loads(raw)
         except ValueError:
@@ -195,6 +200,12 @@ class VirtualCard:
 
     def close(self) -> None:
         return None
+
+    def lock_report_mac(self, message: bytes) -> bytes | None:
+        key = self._load().get("lock_report_key")
+        if not key:
+            return None
+        return hmac.new(_unb64(key), message, hashlib.sha256).digest()
 
     # -- secrets --------------------------------------------------------------------------
 
@@ -276,6 +287,7 @@ class VirtualCard:
             },
             keys={},
             certificates={},
+            lock_report_key=None,
         )
         self._save(state)
 
@@ -309,6 +321,7 @@ class VirtualCard:
             master=None,
             keys={},
             certificates={},
+            lock_report_key=None,
         )
         self._save(state)
 
@@ -389,3 +402,10 @@ class VirtualSession:
 
     def key_ids(self) -> list[str]:
         return sorted(self._card._load()["keys"])
+
+    def store_lock_report_key(self, key: bytes) -> None:
+        # Stored in the clear like a chip's public object: it must work while the card is locked,
+        # and whoever can read the file holds the card and could lock it anyway.
+        state = self._card._load()
+        state["lock_report_key"] = _b64(key)
+        self._card._save(state)

@@ -15,7 +15,13 @@ from cis.rbac.selectors import assignment_list
 from cis.rbac.services import assignment_create, assignment_end
 
 from . import lookups
-from .conventions import Endpoint, ListEndpoint, actor_of, is_schema_generation, parse
+from .conventions import (
+    Endpoint,
+    LongListEndpoint,
+    actor_of,
+    is_schema_generation,
+    parse,
+)
 from .serializers.assignments import (
     AssignmentCreateSerializer,
     AssignmentEndSerializer,
@@ -28,7 +34,7 @@ TAG = ["assignments"]
 ASSIGNMENT_ID = OpenApiParameter("assignment_id", int, OpenApiParameter.PATH)
 
 
-class AssignmentListView(ListEndpoint[PositionAssignment]):
+class AssignmentListView(LongListEndpoint[PositionAssignment]):
     serializer_class = AssignmentSerializer
 
     def get_queryset(self) -> QuerySet[PositionAssignment]:

@@ -17,7 +17,6 @@ from rest_framework import authentication, exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 
 from cis.core import clock
 from cis.people.models import Person
@@ -26,7 +25,7 @@ from cis.smartcards.models import AgentToken, CardCertificate, Smartcard
 from cis.smartcards.services import Released
 
 from . import lookups
-from .conventions import Endpoint, actor_of, parse
+from .conventions import Endpoint, SharedThrottle, actor_of, parse
 from .serializers.cards import (
     CardOut,
     CertificateOut,
@@ -38,6 +37,8 @@ from .serializers.cards import (
     ExpiringOut,
     HolderPresent,
     IssueIn,
+    LockReportIn,
+    LockReportOut,
     OperationOut,
     PasscodePolicyOut,
     ReasonIn,
@@ -102,11 +103,12 @@ class OpenEndpoint(Endpoint):
     permission_classes = [AllowAny]
 
 
-class CardThrottle(AnonRateThrottle):
-    """Per client address, on the steps open to anyone holding a card."""
+class CardThrottle(SharedThrottle):
+    """Per client address, on the steps open to anyone holding a card: 30 a minute."""
 
     scope = "cis-card-open"
-    rate = "30/min"
+    limit = 30
+    window_seconds = 60
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -283,8 +285,7 @@ class CardDetailView(CardEndpoint):
         tags=TAG, summary="One card, by chip serial", responses={200: CardOut, **READ_ERRORS}
     )
     def get(self, request: Request, chip_serial: str) -> Response:
-        card = services.find_card(chip_serial)
-        return _card(selectors.card_detail(actor=actor_of(request), card=card))
+        return _card(selectors.card_get(actor=actor_of(request), chip_serial=chip_serial))
 
 
 class IssueView(CardEndpoint):
@@ -316,7 +317,7 @@ class IssueView(CardEndpoint):
 
 class _CardAction(CardEndpoint):
     def card(self, chip_serial: str) -> Smartcard:
-        return services.find_card(chip_serial)
+        return selectors.card_get(actor=actor_of(self.request), chip_serial=chip_serial)
 
 
 class ReplaceView(_CardAction):
@@ -420,6 +421,31 @@ class ReportLockedView(_CardAction):
         return _card(
             services.card_report_locked(actor=actor_of(request), card=self.card(chip_serial))
         )
+
+
+class LockReportView(OpenEndpoint):
+    throttle_classes = [CardThrottle]
+
+    @extend_schema(
+        tags=TAG,
+        summary="The card reports itself locked (no sign-in)",
+        description=(
+            "For an agent with no sign-in, which is the usual case: a card locks at sign-in. "
+            "The report carries an HMAC by the card's own lock-report key (written to the card "
+            "when it was personalised or renewed) over a fresh single-use challenge from "
+            "POST agent/challenge/. A forged, replayed or unknown report gets the same 403; "
+            "reporting a card already locked changes nothing."
+        ),
+        request=LockReportIn,
+        responses={200: LockReportOut, **WRITE_ERRORS, 429: RATE_LIMITED},
+    )
+    def post(self, request: Request, chip_serial: str) -> Response:
+        data = parse(LockReportIn, request.data)
+        card = services.card_lock_report(
+            chip_serial=chip_serial, challenge=data["challenge"], mac=data["mac"]
+        )
+        body = {"chip_serial": card.chip_serial, "status": card.status, "locked_at": card.locked_at}
+        return Response(LockReportOut(body).data)
 
 
 class ReportLostView(_CardAction):
@@ -566,6 +592,7 @@ urlpatterns = [
         ReportLockedView.as_view(),
         name="card-report-locked",
     ),
+    path("cards/<str:chip_serial>/lock-report/", LockReportView.as_view(), name="card-lock-report"),
     path("cards/<str:chip_serial>/report-lost/", ReportLostView.as_view(), name="card-report-lost"),
     path("cards/<str:chip_serial>/cancel/", CancelView.as_view(), name="card-cancel"),
     path(

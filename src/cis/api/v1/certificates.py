@@ -19,7 +19,13 @@ from cis.pki.selectors import certificate_get, certificate_search
 from cis.pki.services import certificate_revoke
 
 from . import lookups
-from .conventions import Endpoint, ListEndpoint, actor_of, is_schema_generation, parse
+from .conventions import (
+    Endpoint,
+    LongListEndpoint,
+    actor_of,
+    is_schema_generation,
+    parse,
+)
 from .serializers.errors import READ_ERRORS, WRITE_ERRORS
 from .serializers.refs import PersonRefSerializer
 
@@ -82,7 +88,7 @@ class RevokeSerializer(serializers.Serializer[Any]):
     )
 
 
-class CertificateListView(ListEndpoint[Certificate]):
+class CertificateListView(LongListEndpoint[Certificate]):
     serializer_class = CertificateSerializer
 
     def get_queryset(self) -> QuerySet[Certificate]:

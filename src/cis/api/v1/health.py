@@ -5,8 +5,12 @@ from __future__ import annotations
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from cis.core import dbguard
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
+    if dbguard.is_down():
+        return JsonResponse({"status": "unavailable", "database": False}, status=503)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

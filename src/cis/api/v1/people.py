@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -16,6 +17,7 @@ from cis.people.services import (
     contact_confirm_in_person,
     person_close,
     person_create,
+    person_extend_access,
     person_reopen,
     person_update_details,
     person_verify_identity,
@@ -24,9 +26,17 @@ from cis.rights.models import RightGrant
 from cis.rights.selectors import grant_list
 
 from . import lookups
-from .conventions import Endpoint, ListEndpoint, actor_of, is_schema_generation, parse
+from .conventions import (
+    Endpoint,
+    ListEndpoint,
+    LongListEndpoint,
+    actor_of,
+    is_schema_generation,
+    parse,
+)
 from .serializers.errors import BAD_INPUT, READ_ERRORS, WRITE_ERRORS, ErrorSerializer
 from .serializers.people import (
+    AccessExtendSerializer,
     ContactConfirmedSerializer,
     IdentityCheckCreateSerializer,
     IdentityCheckSerializer,
@@ -47,18 +57,16 @@ USER_ID = OpenApiParameter(
     description="The person's 12-digit user id; anything else is a 400.",
     pattern="^[0-9]{12}$",
 )
-# person_search caps its results for search boxes; the API pages instead, so it asks for all.
-SEARCH_CEILING = 1_000_000
 
 
-class PersonListView(ListEndpoint[Person]):
+class PersonListView(LongListEndpoint[Person]):
     serializer_class = PersonSummarySerializer
 
     def get_queryset(self) -> QuerySet[Person]:
         if is_schema_generation(self):
             return Person.objects.none()
         query = self.request.query_params.get("q", "")
-        return person_search(actor=actor_of(self.request), query=query, limit=SEARCH_CEILING)
+        return person_search(actor=actor_of(self.request), query=query, limit=None)
 
     @extend_schema(
         tags=TAG,
@@ -180,6 +188,24 @@ class PersonCloseView(Endpoint):
         return Response(PersonDetailSerializer(person).data)
 
 
+class PersonExtendAccessView(Endpoint):
+    @extend_schema(
+        tags=TAG,
+        summary="Renew an RPA or temporary-access profile: a new end date (RA Agent)",
+        description="Temporary access is renewed only while it runs; an RPA profile also after "
+        "it lapsed. Each renewal is at most 90 (temporary) or 365 (RPA) days from today.",
+        parameters=[USER_ID],
+        request=AccessExtendSerializer,
+        responses={200: PersonDetailSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request: Request, user_id: str) -> Response:
+        actor = actor_of(request)
+        person = lookups.person(actor=actor, user_id=user_id)
+        data = parse(AccessExtendSerializer, request.data)
+        person = person_extend_access(actor=actor, person=person, ends_on=data["ends_on"])
+        return Response(PersonDetailSerializer(person).data)
+
+
 class PersonContactConfirmedView(Endpoint):
     @extend_schema(
         tags=TAG,
@@ -201,7 +227,8 @@ class PersonReopenView(Endpoint):
         tags=TAG,
         summary="Reopen a closed profile (RA Agent)",
         parameters=[USER_ID],
-        request=PersonReopenSerializer,
+        # No fields: an empty JSON object (a request_ref is refused, like everywhere).
+        request={"application/json": OpenApiTypes.OBJECT},
         responses={200: PersonDetailSerializer, **WRITE_ERRORS},
     )
     def post(self, request: Request, user_id: str) -> Response:

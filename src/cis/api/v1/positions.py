@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from cis.rbac.models import Position
 from cis.rbac.selectors import position_list
-from cis.rbac.services import position_create
+from cis.rbac.services import position_create, position_retire, position_update
 
 from . import lookups
 from .conventions import Endpoint, ListEndpoint, actor_of, is_schema_generation, parse
@@ -20,10 +20,13 @@ from .serializers.errors import READ_ERRORS, WRITE_ERRORS
 from .serializers.positions import (
     PositionCreateSerializer,
     PositionFilterSerializer,
+    PositionRetireSerializer,
     PositionSerializer,
+    PositionUpdateSerializer,
 )
 
 TAG = ["positions"]
+POSITION_ID = OpenApiParameter("position_id", int, OpenApiParameter.PATH)
 
 
 class PositionListView(ListEndpoint[Position]):
@@ -79,9 +82,46 @@ class PositionDetailView(Endpoint):
     @extend_schema(
         tags=TAG,
         summary="Read a position",
-        parameters=[OpenApiParameter("position_id", int, OpenApiParameter.PATH)],
+        parameters=[POSITION_ID],
         responses={200: PositionSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, position_id: int) -> Response:
         position = lookups.position(actor=actor_of(request), position_id=position_id)
+        return Response(PositionSerializer(position).data)
+
+    @extend_schema(
+        tags=TAG,
+        summary="Change a position for everyone who holds it (RA Agent Advanced)",
+        parameters=[POSITION_ID],
+        request=PositionUpdateSerializer,
+        responses={200: PositionSerializer, **WRITE_ERRORS},
+    )
+    def patch(self, request: Request, position_id: int) -> Response:
+        actor = actor_of(request)
+        position = lookups.position(actor=actor, position_id=position_id)
+        data = parse(PositionUpdateSerializer, request.data)
+        renamed = {
+            "job_roles": "job_role_codes",
+            "activities": "activity_codes",
+            "area_of_work": "area_of_work_code",
+        }
+        position = position_update(
+            actor=actor, position=position, **{renamed.get(k, k): v for k, v in data.items()}
+        )
+        return Response(PositionSerializer(position).data)
+
+
+class PositionRetireView(Endpoint):
+    @extend_schema(
+        tags=TAG,
+        summary="Retire a position: its holders' assignments end today (RA Agent Advanced)",
+        parameters=[POSITION_ID],
+        request=PositionRetireSerializer,
+        responses={200: PositionSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request: Request, position_id: int) -> Response:
+        actor = actor_of(request)
+        position = lookups.position(actor=actor, position_id=position_id)
+        data = parse(PositionRetireSerializer, request.data)
+        position = position_retire(actor=actor, position=position, **data)
         return Response(PositionSerializer(position).data)

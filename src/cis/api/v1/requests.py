@@ -21,7 +21,14 @@ from cis.workflow.models import Request
 from cis.workflow.selectors import AGES, VIEWS, QueueFilter
 from cis.workflow.states import EscalationLevel, EventKind, RequestState, RequestType
 
-from .conventions import Endpoint, ListEndpoint, actor_of, is_schema_generation, parse
+from . import lookups
+from .conventions import (
+    Endpoint,
+    LongListEndpoint,
+    actor_of,
+    is_schema_generation,
+    parse,
+)
 from .serializers.errors import READ_ERRORS, WRITE_ERRORS, ErrorSerializer
 from .serializers.refs import (
     OrganisationRefSerializer,
@@ -92,7 +99,14 @@ class RequestSummarySerializer(serializers.Serializer[Any]):
     escalation_level = serializers.ChoiceField(
         choices=EscalationLevel.choices, help_text="0 none, 1 RA Manager, 2 service desk."
     )
-    approvals_needed = serializers.IntegerField(help_text="1, or 2 for types set to need two.")
+    approvals_needed = serializers.IntegerField(
+        help_text="How many different people must approve it: its type's approval policy "
+        "when it was raised."
+    )
+    approver_rights = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The CIS rights an approver must hold (or one above); empty: RA Agents and up.",
+    )
     approvals_given = serializers.IntegerField(help_text="Approvals recorded so far.")
     closed_at = serializers.DateTimeField(allow_null=True, help_text="When it was closed.")
 
@@ -107,7 +121,13 @@ class RequestDetailSerializer(RequestSummarySerializer):
     decided_at = serializers.DateTimeField(allow_null=True, help_text="When it was decided.")
     decision_reason = serializers.CharField(help_text="The reason given with the decision.")
     applied_at = serializers.DateTimeField(allow_null=True, help_text="When it was applied.")
-    result_ref = serializers.CharField(help_text="What applying it made, e.g. person:123456789012.")
+    result_ref = serializers.CharField(
+        help_text="What applying it made, e.g. person:123456789012, or card:<chip serial> for a "
+        "card request closed by the card operation that carried it out."
+    )
+    assigned_to = PersonRefSerializer(
+        allow_null=True, help_text="The RA Agent it was handed to (reassign), if any."
+    )
     history = RequestEventSerializer(many=True, help_text="Everything that happened, in order.")
     escalations = EscalationSerializer(many=True, help_text="Its escalations, open and closed.")
 
@@ -151,6 +171,27 @@ class RequestApproveSerializer(serializers.Serializer[Any]):
         default=list,
         help_text="User ids of probable duplicates the approver has looked at (see duplicates/).",
     )
+    partial_reason = serializers.CharField(
+        default="",
+        allow_blank=True,
+        max_length=1000,
+        help_text="An approval that would leave out part of what was asked (a registration's "
+        "position without the identity check) is refused (400, field partial_reason) naming "
+        "what is missing, unless this says why it is approved in part.",
+    )
+
+
+class CommentSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField(allow_blank=True, max_length=1000, help_text="The comment.")
+
+
+class ReassignSerializer(serializers.Serializer[Any]):
+    agent = serializers.CharField(
+        max_length=20, help_text="The 12-digit user id of the RA Agent who is to decide it."
+    )
+    note = serializers.CharField(
+        default="", allow_blank=True, max_length=1000, help_text="What they should know."
+    )
 
 
 class ReasonSerializer(serializers.Serializer[Any]):
@@ -193,7 +234,7 @@ def _detail(actor: Any, pk: int) -> dict[str, Any]:
     return data
 
 
-class RequestListView(ListEndpoint[Request]):
+class RequestListView(LongListEndpoint[Request]):
     serializer_class = RequestSummarySerializer
 
     def get_queryset(self) -> QuerySet[Request]:
@@ -307,6 +348,7 @@ class RequestApproveView(Endpoint):
             note=data["note"],
             identity=IdentityEvidence(**identity) if identity else None,
             acknowledged_duplicates=data["acknowledged_duplicates"],
+            partial_reason=data["partial_reason"],
         )
         return Response(_detail(actor, request_id))
 
@@ -360,6 +402,44 @@ class RequestEscalateView(Endpoint):
         return Response(_detail(actor, request_id))
 
 
+class RequestCommentView(Endpoint):
+    @extend_schema(
+        tags=TAG,
+        summary="Add a comment to a request's history",
+        description="RA staff and the service desk, and the request's raiser and subject. The "
+        "raiser, the subject and the RA Agent it is assigned to are emailed.",
+        parameters=[REQUEST_ID],
+        request=CommentSerializer,
+        responses={201: RequestDetailSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request: HttpRequest, request_id: int) -> Response:
+        actor = actor_of(request)
+        found = selectors.request_get(actor=actor, pk=request_id)
+        data = parse(CommentSerializer, request.data)
+        services.request_comment(actor=actor, request=found, text=data["text"])
+        return Response(_detail(actor, request_id), status=status.HTTP_201_CREATED)
+
+
+class RequestReassignView(Endpoint):
+    @extend_schema(
+        tags=TAG,
+        summary="Hand a request to an RA Agent (RA Manager; service desk once escalated to it)",
+        description="The agent must be one who may approve it (400, field agent, otherwise). "
+        "The open escalation closes with the outcome 'Reassigned to ...', the request is open "
+        "again with a new due time, and the agent and the raiser are emailed.",
+        parameters=[REQUEST_ID],
+        request=ReassignSerializer,
+        responses={200: RequestDetailSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request: HttpRequest, request_id: int) -> Response:
+        actor = actor_of(request)
+        found = selectors.request_get(actor=actor, pk=request_id)
+        data = parse(ReassignSerializer, request.data)
+        agent = lookups.person(actor=actor, user_id=data["agent"], field="agent")
+        services.request_reassign(actor=actor, request=found, agent=agent, note=data["note"])
+        return Response(_detail(actor, request_id))
+
+
 urlpatterns = [
     path("requests/", RequestListView.as_view(), name="request-list"),
     path("requests/<int:request_id>/", RequestDetailView.as_view(), name="request-detail"),
@@ -379,5 +459,15 @@ urlpatterns = [
         "requests/<int:request_id>/escalate/",
         RequestEscalateView.as_view(),
         name="request-escalate",
+    ),
+    path(
+        "requests/<int:request_id>/comments/",
+        RequestCommentView.as_view(),
+        name="request-comment",
+    ),
+    path(
+        "requests/<int:request_id>/reassign/",
+        RequestReassignView.as_view(),
+        name="request-reassign",
     ),
 ]

@@ -9,6 +9,8 @@ from typing import Any
 
 import dj_database_url
 
+from cis.core import logs
+
 SRC_DIR = Path(__file__).resolve().parents[3]
 PROJECT_DIR = SRC_DIR.parent
 
@@ -55,16 +57,24 @@ INSTALLED_APPS = [
     "cis.smartcards",
     "cis.workflow",
     "cis.jobs",
+    "cis.imports",
     "cis.signin",
     "cis.oidc",
+    "cis.reports",
     "cis.portal",
     "cis.api",
     "cis.demo",
+    "cis.operations",
 ]
 
 MIDDLEWARE = [
+    "cis.ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # CSP, Permissions-Policy, and Cache-Control: no-store unless a view sets its own.
+    "cis.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything that reads the database: time limits, and a quick 503 while it is down.
+    "cis.core.middleware.DatabaseGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -74,6 +84,8 @@ MIDDLEWARE = [
     "cis.core.middleware.RequestContextMiddleware",
     "cis.signin.middleware.NetworkRestrictionMiddleware",
     "cis.signin.middleware.SignInSessionMiddleware",
+    # Last, so it sees a view's exception first: domain errors and a lost database answered clearly.
+    "cis.core.middleware.FaultMiddleware",
 ]
 
 ROOT_URLCONF = "cis.config.urls"
@@ -88,18 +100,48 @@ DATABASES = {
         conn_max_age=60,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL and a busy timeout let the portal, jobs and the CLI share one SQLite file safely.
-    # The WAL is copied back into the database (a checkpoint, with two fsyncs) every 10,000
-    # pages rather than SQLite's 1,000: a token grant dirties some 25 pages, so at the default
-    # every fortieth request paid for a checkpoint, a fifth of the grants' throughput.
-    DATABASES["default"]["OPTIONS"] = {
+
+
+def sqlite_options(synchronous: str) -> dict[str, Any]:
+    """SQLite's connection options; `synchronous` unless CIS_SQLITE_SYNCHRONOUS says otherwise.
+
+    WAL and a busy timeout let the portal, jobs and the CLI share one SQLite file safely. The
+    WAL is copied back into the database (a checkpoint, with two fsyncs) every 10,000 pages
+    rather than SQLite's 1,000: a token grant dirties some 25 pages, so at the default every
+    fortieth request paid for a checkpoint, a fifth of the grants' throughput.
+    synchronous=NORMAL syncs the WAL only at those checkpoints: a crash of CIS loses nothing,
+    but a power cut loses every commit since the last checkpoint. FULL syncs the WAL at every
+    commit and loses nothing, for the cost of an fsync per commit (README "Reliability").
+    """
+    chosen = os.environ.get("CIS_SQLITE_SYNCHRONOUS", synchronous).upper()
+    if chosen not in ("NORMAL", "FULL"):
+        raise ValueError(f"CIS_SQLITE_SYNCHRONOUS must be NORMAL or FULL, not {chosen!r}")
+    return {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
         "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;"
+            f"PRAGMA journal_mode=WAL; PRAGMA synchronous={chosen}; "
+            "PRAGMA wal_autocheckpoint=10000;"
         ),
     }
+
+
+# A silent or stopped PostgreSQL is a 503 within seconds, never a hang (cis.core.dbguard):
+# connections give up after CIS_DB_CONNECT_TIMEOUT_SECONDS, and a web request's statements
+# after CIS_DB_QUERY_TIMEOUT_SECONDS (commands, jobs and migrations are not limited).
+CIS_DB_CONNECT_TIMEOUT_SECONDS = int(os.environ.get("CIS_DB_CONNECT_TIMEOUT_SECONDS", "3"))
+CIS_DB_QUERY_TIMEOUT_SECONDS = float(os.environ.get("CIS_DB_QUERY_TIMEOUT_SECONDS", "3"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "cis.core.db.postgresql"
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = (
+        CIS_DB_CONNECT_TIMEOUT_SECONDS
+    )
+
+SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if SQLITE:
+    # The embedded default (the demo, one machine) trades a power cut's last commits for speed;
+    # production settings make every acknowledged commit durable.
+    DATABASES["default"]["OPTIONS"] = sqlite_options("NORMAL")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [
@@ -127,7 +169,14 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 NHSUK_FRONTEND_DIR = PROJECT_DIR / "node_modules" / "nhsuk-frontend" / "dist"
-STATICFILES_DIRS = [("nhsuk", NHSUK_FRONTEND_DIR)] if NHSUK_FRONTEND_DIR.exists() else []
+# The screenshots the browser tests take of each journey: the README shows them, and the help's
+# step-by-step guides serve them (under /static/screenshots/) from the same files.
+SCREENSHOTS_DIR = PROJECT_DIR / "docs" / "screenshots"
+STATICFILES_DIRS = [
+    (prefix, folder)
+    for prefix, folder in (("nhsuk", NHSUK_FRONTEND_DIR), ("screenshots", SCREENSHOTS_DIR))
+    if folder.exists()
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -139,13 +188,26 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 8 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "cis.portal.views.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
+# The Content-Security-Policy (cis.core.middleware) allows no inline script or style, and is
+# enforced. Set to 1, browsers only report what it would block (Content-Security-Policy-Report-
+# Only): for trying a change to a page, never for running CIS.
+CIS_CSP_REPORT_ONLY = os.environ.get("CIS_CSP_REPORT_ONLY", "0") == "1"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
 
-EMAIL_BACKEND = os.environ.get("CIS_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# With no SMTP relay configured (CIS_EMAIL_HOST unset), email is written to files under the data
+# directory, as SMS is, so a fresh install's `cis jobs run` delivers everything it owes.
+EMAIL_BACKEND = os.environ.get(
+    "CIS_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("CIS_EMAIL_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = str(DATA_DIR / "mail")
 EMAIL_HOST = os.environ.get("CIS_EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("CIS_EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("CIS_EMAIL_FROM", "Care Identity Service <cis@localhost>")
@@ -167,9 +229,25 @@ CIS_OTP_MAX_PER_HOUR = 5
 # Audit events are hash-chained in this many parallel chains on PostgreSQL, so that concurrent
 # changes do not queue one behind another's commit; SQLite, one writer at a time, uses one.
 CIS_AUDIT_CHAINS = int(os.environ.get("CIS_AUDIT_CHAINS", "8"))
+# Each event is sealed (HMAC-SHA256) with a key in this key store, and checkpoints are signed
+# there: "file" or "pkcs11" (the CA's token settings); empty, the CA's CIS_CA_KEY_STORE.
+CIS_AUDIT_KEY_STORE = os.environ.get("CIS_AUDIT_KEY_STORE", "")
+# A signed checkpoint of every chain's head every this many events of a chain, and when a
+# process has written none for this many seconds (cis serve and `cis jobs run` write them too).
+CIS_AUDIT_CHECKPOINT_EVERY = int(os.environ.get("CIS_AUDIT_CHECKPOINT_EVERY", "1000"))
+CIS_AUDIT_CHECKPOINT_SECONDS = int(os.environ.get("CIS_AUDIT_CHECKPOINT_SECONDS", "300"))
+# Where checkpoints are appended (default DATA_DIR/audit/checkpoints.jsonl), and optionally
+# syslog too: a socket path (/dev/log) or host:port (UDP).
+CIS_AUDIT_CHECKPOINT_FILE = os.environ.get("CIS_AUDIT_CHECKPOINT_FILE", "")
+CIS_AUDIT_SYSLOG = os.environ.get("CIS_AUDIT_SYSLOG", "")
+# /metrics answers only with "Authorization: Bearer <this>" when set (README "Running CIS").
+CIS_METRICS_TOKEN = os.environ.get("CIS_METRICS_TOKEN", "")
 
 # The persona sign-in exists only for the demo; production settings can never turn it on.
 CIS_DEMO_LOGIN = False
+# Production refuses any browser session that no sign-in (smartcard, security key, TLS client
+# certificate) created, such as a Django login made some other way.
+CIS_REQUIRE_SIGNIN_SESSION = False
 
 REST_FRAMEWORK = {
     # Append the OAuth2 access-token class here for machine clients; the first class decides
@@ -180,6 +258,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "cis.api.v1.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["cis.api.v1.parsers.JsonBody"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Care Identity Service API",
@@ -196,6 +275,8 @@ SPECTACULAR_SETTINGS = {
         "PersonKindEnum": "cis.people.models.PersonKind",
         "RequestEventKindEnum": "cis.workflow.states.EventKind",
         "EscalationLevelEnum": "cis.workflow.states.EscalationLevel",
+        "ImportStatusEnum": "cis.imports.models.ImportStatus",
+        "ImportKindEnum": "cis.imports.models.ImportKind",
     },
 }
 
@@ -205,13 +286,14 @@ CACHES: dict[str, dict[str, Any]] = {
 if redis_url := os.environ.get("CIS_REDIS_URL"):
     CACHES["default"] = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url}
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("CIS_LOG_LEVEL", "INFO")},
-}
+# Logs (cis.core.logs): one JSON object a line (or "text"), each with the request's
+# correlation id, secrets taken out. Refusals (the policy's, failed sign-ins) are logged and
+# audited, at most this many one by one per actor or client address a minute, then a summary.
+CIS_LOG_FORMAT = os.environ.get("CIS_LOG_FORMAT", "json")
+CIS_LOG_LEVEL = os.environ.get("CIS_LOG_LEVEL", "INFO")
+CIS_REFUSALS_RECORDED_PER_MINUTE = int(os.environ.get("CIS_REFUSALS_RECORDED_PER_MINUTE", "10"))
+LOGGING_CONFIG = "logging.config.dictConfig"
+LOGGING = logs.logging_config(log_format=CIS_LOG_FORMAT, level=CIS_LOG_LEVEL)
 
 # PKI
 # The certificate authority (README "Certificate authority"): key algorithm and store, lifetimes,
@@ -233,16 +315,6 @@ CIS_CRL_REPUBLISH_HOURS = int(os.environ.get("CIS_CRL_REPUBLISH_HOURS", "24"))
 CIS_OCSP_VALIDITY_HOURS = int(os.environ.get("CIS_OCSP_VALIDITY_HOURS", "24"))  # 8 to 240
 CIS_OCSP_SIGNER_VALIDITY_DAYS = int(os.environ.get("CIS_OCSP_SIGNER_VALIDITY_DAYS", "30"))
 CIS_OCSP_ECHO_NONCE = os.environ.get("CIS_OCSP_ECHO_NONCE", "1") == "1"
-# Precomputed OCSP responses: shared through Redis when configured, else per process.
-CACHES["pki"] = (
-    {**CACHES["default"], "KEY_PREFIX": "pki"}
-    if os.environ.get("CIS_REDIS_URL")
-    else {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "cis-pki",
-        "OPTIONS": {"MAX_ENTRIES": 200_000},
-    }
-)
 
 # OIDC
 # Sign-in and the identity provider (README "Sign-in and OpenID Connect"): sign-in sessions,
@@ -251,16 +323,37 @@ CACHES["pki"] = (
 CIS_OIDC_ISSUER = os.environ.get("CIS_OIDC_ISSUER", "").rstrip("/")  # empty: from the request
 CIS_OIDC_KEY_PASSPHRASE = os.environ.get("CIS_OIDC_KEY_PASSPHRASE", "")  # empty: a 0600 file
 CIS_SIGNIN_CHALLENGE_SECONDS = 60
+# Sign-in throttles (cis.core.ratelimit, shared by every worker): challenges per client address
+# (generous: an NHS site's workstations may share one address), answers per card.
+CIS_SIGNIN_CHALLENGES_PER_MINUTE = int(os.environ.get("CIS_SIGNIN_CHALLENGES_PER_MINUTE", "300"))
+CIS_SIGNIN_ANSWERS_PER_CARD_PER_MINUTE = int(
+    os.environ.get("CIS_SIGNIN_ANSWERS_PER_CARD_PER_MINUTE", "10")
+)
 CIS_SIGNIN_IDLE_MINUTES = int(os.environ.get("CIS_SIGNIN_IDLE_MINUTES", "30"))
 CIS_SIGNIN_ABSOLUTE_HOURS = int(os.environ.get("CIS_SIGNIN_ABSOLUTE_HOURS", "12"))
 # End the session when the agent reports the card removed (or stops reporting): off by default.
 CIS_SIGNIN_END_ON_CARD_REMOVAL = os.environ.get("CIS_SIGNIN_END_ON_CARD_REMOVAL", "0") == "1"
 CIS_SIGNIN_HEARTBEAT_SECONDS = int(os.environ.get("CIS_SIGNIN_HEARTBEAT_SECONDS", "30"))
+# The workstation agent's local service (cis-agent serve), which portal pages hand card tasks
+# to; the PKCS#11 module workstations read cards with (for the commands the portal offers).
+CIS_AGENT_URL = os.environ.get("CIS_AGENT_URL", "http://127.0.0.1:31505").rstrip("/")
+CIS_AGENT_PKCS11_MODULE = os.environ.get(
+    "CIS_AGENT_PKCS11_MODULE", "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+)
+CIS_CARD_TASK_SECONDS = int(os.environ.get("CIS_CARD_TASK_SECONDS", "300"))
+# Cards (DESIGN §3, §5; cis.smartcards.conf): passcode lengths, the renewal window, how long an
+# agent has to finish a step it started (the SO PIN is out that long), the agent's sign-in.
+CIS_PASSCODE_MIN_LENGTH = 4
+CIS_PASSCODE_MAX_LENGTH = 8
+CIS_RENEWAL_WINDOW_DAYS = 90
+CIS_CARD_OPERATION_MINUTES = 15
+CIS_AGENT_TOKEN_MINUTES = 30
 # Networks the portal and sign-in accept (comma-separated CIDRs, as HSCN); empty: anywhere.
 CIS_ALLOWED_NETWORKS = [
     n.strip() for n in os.environ.get("CIS_ALLOWED_NETWORKS", "").split(",") if n.strip()
 ]
-# Paths that stay reachable from anywhere: relying parties' back channel and PKI clients.
+# Paths that stay reachable from anywhere: relying parties' back channel and PKI clients, and
+# the help that the network refusal page links to.
 CIS_NETWORK_OPEN_PATHS = [
     "/healthz",
     "/.well-known/",
@@ -268,7 +361,12 @@ CIS_NETWORK_OPEN_PATHS = [
     "/oidc/jwks",
     "/oidc/userinfo",
     "/oidc/revoke",
+    "/oidc/introspect",
     "/pki/",
+    "/help/",
+    "/cookies/",
+    "/privacy/",
+    "/accessibility/",
 ]
 # TLS client certificates through a trusted reverse proxy (README): off unless both are set.
 CIS_TLS_CLIENT_CERT_HEADER = os.environ.get("CIS_TLS_CLIENT_CERT_HEADER", "")  # X-SSL-Client-Cert
@@ -280,8 +378,19 @@ CIS_WEBAUTHN_RP_NAME = "Care Identity Service"
 # The assurance policy gives a security key with user verification (AAL3 needs a hardware-
 # protected, verifier-impersonation-resistant authenticator: a deployment may say so).
 CIS_WEBAUTHN_ACR = os.environ.get("CIS_WEBAUTHN_ACR", "AAL2")
+# Hardware authenticators (amr "hwk"): the AAGUIDs of the models a deployment trusts (comma-
+# separated), and a PEM file of their vendors' attestation roots. A key is hardware only when its
+# attestation chains to one of those roots and names an allowed AAGUID; any other is "swk", at
+# most AAL2 whatever CIS_WEBAUTHN_ACR says.
+CIS_WEBAUTHN_HARDWARE_AAGUIDS = frozenset(
+    a.strip().lower()
+    for a in os.environ.get("CIS_WEBAUTHN_HARDWARE_AAGUIDS", "").split(",")
+    if a.strip()
+)
+CIS_WEBAUTHN_ATTESTATION_ROOTS = os.environ.get("CIS_WEBAUTHN_ATTESTATION_ROOTS", "")
 # Named so migrations that point at the toolkit's (swappable) token model can resolve it.
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model name
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "cis.oidc.validator.CisValidator",
     "OIDC_ISS_ENDPOINT": CIS_OIDC_ISSUER,
@@ -304,6 +413,7 @@ OAUTH2_PROVIDER = {
         "associatedorgs": "The organisations where you hold a role",
         "nationalrbacaccess": "Your roles and their activities",
         "selectedrole": "The role you are working in",
+        "system": "System-to-system calls (a system client's own tokens)",
     },
     "DEFAULT_SCOPES": ["openid"],
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
@@ -311,7 +421,7 @@ OAUTH2_PROVIDER = {
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
     "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
     "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS": False,
-    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token", "client_credentials"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
     "REQUEST_APPROVAL_PROMPT": "auto",
@@ -326,11 +436,9 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
-# Workflow (README "Requests and approvals"): request types that need a second approver, and
-# working days (England and Wales bank holidays excluded) before a request escalates.
-CIS_REQUEST_SECOND_APPROVER_TYPES = [
-    t for t in os.environ.get("CIS_REQUEST_SECOND_APPROVER_TYPES", "").split(",") if t
-]
+# Workflow (README "Requests and approvals"): working days (England and Wales bank holidays
+# excluded) before a request escalates. How many approvers a request needs is an approval
+# policy the service desk sets (workflow.ApprovalPolicy), not a setting.
 CIS_REQUEST_DUE_WORKING_DAYS = int(os.environ.get("CIS_REQUEST_DUE_WORKING_DAYS", "2"))
 CIS_REQUEST_ESCALATION_WORKING_DAYS = int(
     os.environ.get("CIS_REQUEST_ESCALATION_WORKING_DAYS", "2")

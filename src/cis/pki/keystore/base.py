@@ -78,3 +78,16 @@ class KeyStore(abc.ABC):
     @abc.abstractmethod
     def describe(self) -> str:
         """Where the keys are, for operators (never any secret)."""
+
+    # Secret keys for HMAC-SHA256 (the audit trail's seals): made in the store, used there.
+
+    @abc.abstractmethod
+    def generate_mac_key(self, label: str) -> None:
+        """Make a new 256-bit secret for HMAC-SHA256; refuses a label already in use."""
+
+    @abc.abstractmethod
+    def mac_key_exists(self, label: str) -> bool: ...
+
+    @abc.abstractmethod
+    def mac(self, label: str, data: bytes) -> bytes:
+        """HMAC-SHA256 of `data` under the secret `label`; InvalidState when it is missing."""

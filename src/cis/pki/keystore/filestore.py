@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 import threading
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 from cis.core.errors import InvalidState
@@ -19,6 +22,7 @@ from .base import KeyAlgorithm, KeyStore, SigningKey
 _LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 # Decrypting a PKCS#8 file runs a deliberately slow KDF: keep what this process has opened.
 _loaded: dict[tuple[str, float], SigningKey] = {}
+_secrets: dict[str, bytes] = {}
 _lock = threading.Lock()
 
 
@@ -98,3 +102,34 @@ class FileKeyStore(KeyStore):
     def describe(self) -> str:
         source = "CIS_CA_KEY_PASSPHRASE" if settings.CIS_CA_KEY_PASSPHRASE else "key-passphrase"
         return f"encrypted PKCS#8 files in {self.directory} (passphrase from {source})"
+
+    # A MAC secret is derived (HKDF-SHA256) from a P-256 private key kept like every other key
+    # here, so it is encrypted at rest under the same passphrase; an HSM (the PKCS#11 store)
+    # keeps a real secret key where nobody can read it.
+
+    def _mac_label(self, label: str) -> str:
+        return f"{label}.mac"
+
+    def generate_mac_key(self, label: str) -> None:
+        try:
+            self.generate(label=self._mac_label(label), algorithm=KeyAlgorithm.EC_P256)
+        except FileExistsError:
+            raise InvalidState(f"A secret key labelled '{label}' exists already.") from None
+
+    def mac_key_exists(self, label: str) -> bool:
+        return self.exists(self._mac_label(label))
+
+    def mac(self, label: str, data: bytes) -> bytes:
+        path = str(self._path(self._mac_label(label)))
+        key = _secrets.get(path)
+        if key is None:
+            private = self.load(self._mac_label(label))
+            if not isinstance(private, ec.EllipticCurvePrivateKey):
+                raise InvalidState(f"The key file for '{label}' is not a MAC key.")
+            scalar = private.private_numbers().private_value.to_bytes(32, "big")
+            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"cis-mac-key").derive(
+                scalar
+            )
+            with _lock:
+                _secrets[path] = key
+        return hmac.new(key, data, hashlib.sha256).digest()

@@ -43,9 +43,24 @@ _PRIVATE_TEMPLATE = {
     Attribute.DERIVE: False,
 }
 _PUBLIC_TEMPLATE = {Attribute.TOKEN: True, Attribute.VERIFY: True}
+# HMAC secrets likewise: used on the token to sign (make a MAC) and verify, never read out.
+_SECRET_TEMPLATE = {
+    Attribute.TOKEN: True,
+    Attribute.PRIVATE: True,
+    Attribute.SENSITIVE: True,
+    Attribute.EXTRACTABLE: False,
+    Attribute.SIGN: True,
+    Attribute.VERIFY: True,
+    Attribute.ENCRYPT: False,
+    Attribute.DECRYPT: False,
+    Attribute.WRAP: False,
+    Attribute.UNWRAP: False,
+    Attribute.DERIVE: False,
+}
 
 # One logged-in session per (module, token, process); a forked worker opens its own.
 _sessions: dict[tuple[str, str, int], Any] = {}
+_secret_objects: dict[tuple[str, str, int, str], Any] = {}
 _sessions_lock = threading.Lock()
 
 
@@ -278,3 +293,34 @@ class Pkcs11KeyStore(KeyStore):
 
     def describe(self) -> str:
         return f"PKCS#11 token '{self.token_label}' through {self.module}"
+
+    def _secret_key(self, label: str) -> Any:
+        """The secret key object, looked up once per process and label."""
+        cache_key = (self.module, self.token_label, os.getpid(), label)
+        found = _secret_objects.get(cache_key)
+        if found is None:
+            found = self._find(label, ObjectClass.SECRET_KEY)
+            with _sessions_lock:
+                _secret_objects[cache_key] = found
+        return found
+
+    def generate_mac_key(self, label: str) -> None:
+        if self.mac_key_exists(label):
+            raise InvalidState(f"The token already holds a secret key labelled '{label}'.")
+        self.session().generate_key(
+            KeyType.GENERIC_SECRET,
+            256,
+            label=label,
+            id=hashlib.sha256(label.encode()).digest()[:16],
+            store=True,
+            template=_SECRET_TEMPLATE,
+        )
+
+    def mac_key_exists(self, label: str) -> bool:
+        query = {Attribute.LABEL: label, Attribute.CLASS: ObjectClass.SECRET_KEY}
+        return any(True for _ in self.session().get_objects(query))
+
+    def mac(self, label: str, data: bytes) -> bytes:
+        key = self._secret_key(label)
+        with _sessions_lock:  # one session per process: operations on it must not interleave
+            return bytes(key.sign(data, mechanism=Mechanism.SHA256_HMAC))

@@ -13,7 +13,7 @@ from cis.rbac.models import Activity, JobRole
 from .base import PortalForm
 
 
-class OrganisationSearchForm(forms.Form):
+class OrganisationSearchForm(PortalForm):
     q = forms.CharField(label="ODS code or name", required=False, max_length=200)
 
 
@@ -44,7 +44,7 @@ class OrganisationCreateForm(PortalForm):
         label="Parent organisation (optional)",
         queryset=Organisation.objects.none(),
         required=False,
-        empty_label="None",
+        empty_label="No parent: it stands on its own",
         help_text="For example, a pharmacy chain's head office.",
         error_messages={"invalid_choice": "Choose a parent organisation from the list."},
     )
@@ -64,8 +64,7 @@ class OrganisationCreateForm(PortalForm):
 
 def _catalogue_label(entry: JobRole | Activity) -> str:
     code = entry.full_code if isinstance(entry, JobRole) else entry.code
-    suffix = " (illustrative)" if entry.illustrative else ""
-    return f"{entry.name} ({code}){suffix}"
+    return f"{entry.name} ({code})"
 
 
 class PositionCreateForm(PortalForm):
@@ -110,3 +109,66 @@ class PositionCreateForm(PortalForm):
 
     def workgroup_list(self) -> list[str]:
         return [w.strip() for w in self.cleaned_data.get("workgroups", "").split(",") if w.strip()]
+
+
+class PositionUpdateForm(PositionCreateForm):
+    activities = forms.MultipleChoiceField(
+        label="Activities",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Everything the holders may do. Changing this changes it for every holder.",
+    )
+
+
+class OrganisationUpdateForm(PortalForm):
+    name = forms.CharField(label="Name", max_length=200, required=False)
+    address = forms.CharField(label="Address (optional)", max_length=300, required=False)
+    geography = forms.CharField(
+        label="Health geography (optional)",
+        max_length=10,
+        required=False,
+        help_text="The ODS code of its ICB or sub-ICB location, for example QWO. It decides "
+        "which Registration Authority new organisations there are routed to.",
+    )
+
+
+class OrganisationMoveForm(PortalForm):
+    parent = forms.ModelChoiceField(
+        label="Part of",
+        queryset=Organisation.objects.none(),
+        required=False,
+        empty_label="None: it stands on its own",
+        help_text="For example, the head office of the pharmacy chain that now owns it.",
+        error_messages={"invalid_choice": "Choose a parent organisation from the list."},
+    )
+    serving_ra = forms.ModelChoiceField(
+        label="Registration Authority that serves it",
+        queryset=RegistrationAuthority.objects.none(),
+        required=False,
+        empty_label="Keep the same",
+        error_messages={"invalid_choice": "Choose a Registration Authority from the list."},
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        parents: QuerySet[Organisation],
+        ras: QuerySet[RegistrationAuthority] | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = parents  # type: ignore[attr-defined]  # a ModelChoiceField
+        if ras is None:
+            del self.fields["serving_ra"]
+        else:
+            self.fields["serving_ra"].queryset = ras  # type: ignore[attr-defined]  # a ModelChoiceField
+
+
+class OrganisationReasonForm(PortalForm):
+    reason = forms.CharField(
+        label="Why? (optional)",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example, the ODS record shows it closed. Kept in the audit trail.",
+    )

@@ -18,7 +18,7 @@ from .base import PortalForm
 from .fields import DatePartsField
 
 
-class PersonSearchForm(forms.Form):
+class PersonSearchForm(PortalForm):
     q = forms.CharField(label="Name, user id or email address", required=False, max_length=200)
 
 
@@ -38,6 +38,8 @@ class FindByUserIdForm(PortalForm):
 
 
 class PersonCreateForm(PortalForm):
+    domain_fields = {"access_ends_on": "access_ends_on"}  # noqa: RUF012
+
     given_name = forms.CharField(label="Given name", max_length=100, required=False)
     family_name = forms.CharField(label="Family name", max_length=100, required=False)
     date_of_birth = DatePartsField(label="Date of birth", help_text="For example, 15 3 1984")
@@ -56,6 +58,12 @@ class PersonCreateForm(PortalForm):
         initial=PersonKind.PERSON,
         widget=forms.RadioSelect,
         error_messages={"required": "Choose the kind of profile."},
+    )
+    access_ends_on = DatePartsField(
+        label="Access ends on (RPA and temporary access only)",
+        required=False,
+        help_text="Required for a robotic process (at most a year ahead) and temporary access "
+        "(at most 90 days ahead).",
     )
     email = forms.CharField(
         label="Email address (optional)", max_length=254, required=False, widget=forms.EmailInput
@@ -135,6 +143,11 @@ class VerifyIdentityForm(PortalForm):
     notes = forms.CharField(
         label="Notes (optional)", max_length=500, required=False, widget=forms.Textarea
     )
+    photo = forms.FileField(
+        label="Photo of the person (optional)",
+        required=False,
+        help_text="A JPEG or PNG of at most 2 MB, taken at the check.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -179,3 +192,20 @@ class ContactConfirmedForm(PortalForm):
 
 class ConfirmForm(PortalForm):
     """A button and nothing else: for actions whose only input is the decision to act."""
+
+
+class PersonUpdateForm(PortalForm):
+    """An RA Agent corrects a person's details; an unchanged field is left as it is."""
+
+    given_name = forms.CharField(label="Given name", max_length=100)
+    family_name = forms.CharField(label="Family name", max_length=100)
+    date_of_birth = DatePartsField(label="Date of birth", help_text="For example, 15 3 1984")
+    professional_body = forms.CharField(
+        label="Professional body (optional)",
+        max_length=60,
+        required=False,
+        help_text="GMC, GPhC, NMC or HCPC.",
+    )
+    professional_number = forms.CharField(
+        label="Registration number (optional)", max_length=30, required=False
+    )

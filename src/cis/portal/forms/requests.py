@@ -45,13 +45,19 @@ class RequestForm(PortalForm):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args: Any, actor: Person, request_type: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, actor: Person, request_type: str, subject: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.actor = actor
         self.request_type = request_type
-        for name, field in FIELDS[request_type](actor).items():
+        fields = FIELDS[request_type](actor)
+        for name, field in fields.items():
             self.fields[name] = field
-        self.order_fields([*FIELDS[request_type](actor), "note"])
+        self.order_fields([*fields, "note"])
+        if request_type == RequestType.POSITION_END and subject:
+            # Coming from a person's page: only their positions.
+            self.fields["assignment"] = _assignment_field(actor, person_user_id=subject)
 
     def report(self, error: DomainError) -> None:
         name = (error.field or "").removeprefix("payload.")
@@ -137,6 +143,13 @@ def _card_replace_fields(actor: Person) -> dict[str, forms.Field]:
     }
 
 
+def _card_renew_fields(actor: Person) -> dict[str, forms.Field]:
+    return {
+        "user_id": _user_id(),
+        "card_serial": _text("Serial of the card (optional)", required=False, max_length=64),
+    }
+
+
 def _position_add_fields(actor: Person) -> dict[str, forms.Field]:
     return {
         "user_id": _user_id(),
@@ -145,16 +158,21 @@ def _position_add_fields(actor: Person) -> dict[str, forms.Field]:
     }
 
 
-def _position_end_fields(actor: Person) -> dict[str, forms.Field]:
-    rows = assignment_list(actor=actor, current_only=True).order_by(
-        "person__family_name", "position__name"
-    )[:CHOICES_SHOWN]
+def _assignment_field(actor: Person, person_user_id: str = "") -> forms.Field:
+    rows = assignment_list(actor=actor, current_only=True)
+    if person_user_id:
+        rows = rows.filter(person__user_id=person_user_id)
+    rows = rows.order_by("person__family_name", "position__name")[:CHOICES_SHOWN]
     choices = [("", "Choose a position to end")] + [
         (str(a.pk), f"{a.person.full_name} – {a.position.name} at {a.position.organisation.name}")
         for a in rows
     ]
+    return forms.ChoiceField(label="Position to end", choices=choices)
+
+
+def _position_end_fields(actor: Person) -> dict[str, forms.Field]:
     return {
-        "assignment": forms.ChoiceField(label="Position to end", choices=choices),
+        "assignment": _assignment_field(actor),
         "end_date": DatePartsField(label="End date (optional: today)", required=False),
     }
 
@@ -212,6 +230,7 @@ FIELDS: dict[str, Callable[[Person], dict[str, forms.Field]]] = {
     RequestType.PERSON_REGISTER: _register_fields,
     RequestType.CARD_ISSUE: _card_issue_fields,
     RequestType.CARD_REPLACE: _card_replace_fields,
+    RequestType.CARD_RENEW: _card_renew_fields,
     RequestType.POSITION_ADD: _position_add_fields,
     RequestType.POSITION_END: _position_end_fields,
     RequestType.DETAILS_CHANGE: _details_fields,
@@ -249,6 +268,36 @@ class ApproveForm(PortalForm):
     )
 
 
+class CommentForm(PortalForm):
+    default_field = "text"
+    text = forms.CharField(
+        label="Add a comment",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Everyone who follows this request can read it.",
+    )
+
+
+class ReassignForm(PortalForm):
+    domain_fields: ClassVar[dict[str, str]] = {"agent": "agent"}
+    agent = forms.ChoiceField(label="RA Agent to hand it to", choices=[])
+    note = forms.CharField(
+        label="What they should know (optional)",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: Any, agents: list[Person], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["agent"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
+        field.choices = [("", "Choose an RA Agent")] + [
+            (p.user_id, f"{p.full_name} ({p.user_id})") for p in agents
+        ]
+
+
 class RegisterApproveForm(ApproveForm):
     """Approving a registration is where the RA meets the person and checks who they are."""
 
@@ -279,8 +328,21 @@ class RegisterApproveForm(ApproveForm):
         required=False,
     )
 
-    def __init__(self, *args: Any, duplicates: list[Person], **kwargs: Any) -> None:
+    partial_reason = forms.CharField(
+        label="Approving without the identity check? Say why (approval in part)",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Without the check the person is created restricted and the position asked "
+        "for is not given. CIS refuses that unless you say why here.",
+    )
+
+    def __init__(
+        self, *args: Any, duplicates: list[Person], asks_position: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if not asks_position:
+            del self.fields["partial_reason"]
         field = self.fields["acknowledged"]
         assert isinstance(field, forms.MultipleChoiceField)  # noqa: S101 - declared above
         field.choices = [

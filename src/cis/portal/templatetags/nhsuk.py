@@ -10,25 +10,14 @@ from django.forms.boundfield import BoundField
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
+from cis.audit.sentences import event_sentence
+from cis.core.pagination import KeysetPage
+from cis.portal import formatting
 from cis.portal.forms.fields import DatePartsWidget
 
 register = template.Library()
 
 _TEXT_CLASSES = {"input": "nhsuk-input", "select": "nhsuk-select", "textarea": "nhsuk-textarea"}
-_STATUS_COLOURS = {
-    "active": "green",
-    "open": "green",
-    "restricted": "orange",
-    "closed": "grey",
-    "retired": "grey",
-    "ended": "grey",
-    "revoked": "grey",
-    "current": "green",
-    "starts later": "blue",
-    "organisation closed": "grey",
-    "verified": "green",
-    "not verified": "orange",
-}
 
 
 def _kind(field: BoundField) -> str:
@@ -215,13 +204,88 @@ def summary_row(
 @register.simple_tag
 def nhs_tag(text: str, colour: str = "") -> SafeString:
     """A status tag, coloured by what the status means rather than chosen page by page."""
-    chosen = colour or _STATUS_COLOURS.get(str(text).lower(), "")
+    chosen = colour or formatting.status_colour(text)
     return SafeString(
         render_to_string("portal/components/tag.html", {"text": text, "colour": chosen})
+    )
+
+
+@register.simple_tag(takes_context=True)
+def nhs_pagination(context: dict[str, Any], page: KeysetPage[Any]) -> SafeString:
+    """Previous and next links for a keyset page: this page's query, with the page's cursor."""
+    request = context["request"]
+
+    def url(cursor: str | None) -> str:
+        if not cursor:
+            return ""
+        query = request.GET.copy()
+        query["cursor"] = cursor
+        return f"?{query.urlencode()}"
+
+    return SafeString(
+        render_to_string(
+            "portal/components/pagination.html",
+            {"previous_url": url(page.previous_cursor), "next_url": url(page.next_cursor)},
+        )
     )
 
 
 @register.filter
 def status_colour(status: str) -> str:
     """The tag colour for a status value or label (green in force, orange waiting, grey over)."""
-    return _STATUS_COLOURS.get(str(status).lower(), "")
+    return formatting.status_colour(status)
+
+
+# Formatting (cis.portal.formatting): dates, times, people, roles and statuses, NHS style.
+
+register.filter("long_date", formatting.long_date)
+register.filter("short_date", formatting.short_date)
+register.filter("uk_time", formatting.uk_time)
+register.filter("uk_datetime", formatting.uk_datetime)
+
+
+@register.filter
+def status_text(obj: Any, field: str = "status") -> str:
+    """An object's status as its label, never the stored value."""
+    return formatting.status_label(obj, field)
+
+
+@register.simple_tag
+def nhs_status(obj: Any, field: str = "status", colour: str = "") -> SafeString:
+    """An object's status (or another choices field) as a tag with its label and colour."""
+    label = formatting.status_label(obj, field)
+    value = getattr(obj, field, "")
+    chosen = colour or formatting.status_colour(value) or formatting.status_colour(label)
+    return SafeString(
+        render_to_string("portal/components/tag.html", {"text": label, "colour": chosen})
+    )
+
+
+@register.simple_tag
+def nhs_person(person: Any, link: str = "") -> SafeString:
+    """A person by name, with their user id as a hint; linked when given a URL."""
+    if person is None:
+        return SafeString("")
+    return SafeString(
+        render_to_string(
+            "portal/components/person.html",
+            {"name": person.full_name, "user_id": person.user_id, "link": link},
+        )
+    )
+
+
+@register.simple_tag
+def nhs_role(role: Any) -> SafeString:
+    """A job role (or activity) by name, with its code as a hint."""
+    if role is None:
+        return SafeString("")
+    code = getattr(role, "full_code", "") or getattr(role, "code", "")
+    return SafeString(
+        render_to_string("portal/components/role.html", {"name": role.name, "code": code})
+    )
+
+
+@register.filter
+def audit_sentence(event: Any, names: Any = None) -> str:
+    """An audit event as a sentence a person reads (cis.audit.sentences)."""
+    return event_sentence(event, names)

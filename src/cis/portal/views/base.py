@@ -6,15 +6,20 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.generic import FormView, TemplateView
 
-from cis.core.errors import DomainError, NotFound, NotPermitted
+from cis.core.errors import DomainError, NotFound, NotPermitted, ValidationFailed
+from cis.core.pagination import KeysetPage, keyset_page
 from cis.people.models import Person
 from cis.portal.forms.base import PortalForm
 
+from .errors import kept_input
+
 F = TypeVar("F", bound=PortalForm)
+M = TypeVar("M", bound=Model)
 
 if TYPE_CHECKING:
     GenericFormView = FormView
@@ -25,6 +30,14 @@ else:
 
         def __class_getitem__(cls, item: object) -> type:
             return cls
+
+
+def page_of(request: HttpRequest, rows: QuerySet[M], *, limit: int) -> KeysetPage[M]:
+    """The keyset page `?cursor=` asks for; a damaged or stale cursor starts from the first."""
+    try:
+        return keyset_page(rows, cursor=request.GET.get("cursor") or None, limit=limit)
+    except ValidationFailed:
+        return keyset_page(rows, limit=limit)
 
 
 def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
@@ -93,6 +106,13 @@ class ServiceFormView(SignedInMixin, GenericFormView[F]):
 
     def back_url(self) -> str:
         return ""
+
+    def get_initial(self) -> dict[str, Any]:
+        # Answers kept from this form's last sending, when its page had expired (CSRF).
+        initial = super().get_initial()
+        if self.request.method == "GET":
+            initial.update(kept_input(self.request))
+        return initial
 
     def form_valid(self, form: F) -> HttpResponse:
         try:

@@ -12,19 +12,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.urls import URLPattern, URLResolver, path, reverse
 
+from cis.audit.sentences import card_history_sentences
 from cis.authz.actions import Action
 from cis.authz.policy import can, require
 from cis.core import clock
-from cis.core.errors import NotFound
+from cis.people.models import Person
 from cis.portal.forms.base import PortalForm
 from cis.portal.navigation import NAV_ENTRIES, TASK_ENTRIES, NavEntry
 from cis.smartcards import selectors, services
 from cis.smartcards.models import CardCertificate, Smartcard
-from cis.smartcards.states import HOLDER_REPORTABLE, CancelReason, CardStatus
+from cis.smartcards.states import HOLDER_REPORTABLE, CancelReason, CardStatus, TaskKind
 
 from .base import PortalPage, ServiceFormView
+from .card_tasks import AgentOffer, card_spec, offer, reader_for, replace_offer
 
 # "My smartcard" is for everyone, in the header; the admin lists are tasks on the home page, so
 # that the header (on every page) asks the policy nothing more.
@@ -62,6 +65,7 @@ class CardRow:
     renewal_opens: Any
     can_self_unlock: bool
     can_report: bool
+    offers: list[AgentOffer]
 
     @property
     def expires(self) -> Any:
@@ -80,8 +84,56 @@ def _renewal(current: CardCertificate | None) -> tuple[str, Any]:
     return "not yet", opens
 
 
+def own_card_rows(me: Person, request: Any = None) -> list[CardRow]:
+    """The signed-in holder's cards, each with its certificate and where renewal stands (and,
+    given the request, the card tasks the agent can do for them)."""
+    rows = []
+    for card in selectors.cards_of(actor=me, holder=me):
+        current = selectors.current_certificate(card)
+        renewal, opens = _renewal(current)
+        rows.append(
+            CardRow(
+                card=card,
+                current=current,
+                renewal=renewal,
+                renewal_opens=opens,
+                can_self_unlock=card.status in (CardStatus.ACTIVE, CardStatus.LOCKED),
+                can_report=card.live,
+                offers=_holder_offers(request, card, renewal) if request is not None else [],
+            )
+        )
+    return rows
+
+
 def _server(request: Any) -> str:
     return str(request.build_absolute_uri("/")).rstrip("/")
+
+
+def _holder_offers(request: Any, card: Smartcard, renewal: str) -> list[AgentOffer]:
+    """What the holder can have the card agent do with their own card now."""
+    if card.status == CardStatus.LOCKED:
+        return [offer(request, TaskKind.SELF_UNLOCK, card=card, label="Unlock with the code")]
+    if card.status != CardStatus.ACTIVE:
+        return []
+    offers = [offer(request, TaskKind.CHANGE_PASSCODE, card=card)]
+    if renewal == "open":
+        offers.insert(0, offer(request, TaskKind.RENEW, card=card, label="Renew my certificate"))
+    return offers
+
+
+def _admin_offers(request: Any, actor: Any, card: Smartcard, renewal: str) -> list[AgentOffer]:
+    """What an LSA, Sponsor or RA can have the card agent do with a holder's card."""
+    if card.holder_id == actor.pk:
+        return []
+    if card.status == CardStatus.LOCKED and can(actor, Action.CARD_UNLOCK_ASSISTED, card.holder):
+        return [offer(request, TaskKind.UNLOCK, card=card, label="Unlock with the holder present")]
+    if (
+        card.status == CardStatus.ACTIVE
+        and renewal == "open"
+        and can(actor, Action.CARD_RENEW, card.holder)
+    ):
+        return [offer(request, TaskKind.RENEW, card=card, label="Renew the certificate")]
+    return []
 
 
 class MySmartcardView(PortalPage):
@@ -89,27 +141,14 @@ class MySmartcardView(PortalPage):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        me = self.actor
-        rows = []
-        for card in selectors.cards_of(actor=me, holder=me):
-            current = selectors.current_certificate(card)
-            renewal, opens = _renewal(current)
-            rows.append(
-                CardRow(
-                    card=card,
-                    current=current,
-                    renewal=renewal,
-                    renewal_opens=opens,
-                    can_self_unlock=card.status in (CardStatus.ACTIVE, CardStatus.LOCKED),
-                    can_report=card.live,
-                )
-            )
+        rows = own_card_rows(self.actor, self.request)
         context.update(
             heading="My smartcard",
             rows=rows,
             live=[r for r in rows if r.card.live],
             ended=[r for r in rows if not r.card.live],
             server=_server(self.request),
+            agent_url=settings.CIS_AGENT_URL,
         )
         return context
 
@@ -118,9 +157,10 @@ class _OwnCardFormView(ServiceFormView[PortalForm]):
     """A form about one of the signed-in holder's own cards."""
 
     def card(self) -> Smartcard:
-        card = services.find_card(self.kwargs["chip_serial"])
+        chip_serial = self.kwargs["chip_serial"]
+        card = selectors.card_get(actor=self.actor, chip_serial=chip_serial)
         if card.holder_id != self.actor.pk:
-            raise NotFound("You have no card with that serial.")
+            raise selectors.card_missing(chip_serial)  # these pages are for one's own cards
         return card
 
     def back_url(self) -> str:
@@ -184,7 +224,7 @@ class SelfUnlockStartView(_OwnCardFormView):
     def success_message(self, result: services.CodeSent) -> str:
         return (
             f"We sent a code to {result.sent_to}. It lasts 15 minutes and works once: with the "
-            "card in the reader, run cis-agent unlock --self --code followed by the code."
+            "card in the reader, choose Unlock with the code, and type it into the card agent."
         )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -222,6 +262,63 @@ class ReportLostView(_OwnCardFormView):
         )
 
 
+class ReportLockedView(_OwnCardFormView):
+    """The holder says their card has locked itself (three wrong passcodes), so that CIS shows
+    it locked and offers the one-time-code unlock; the agent says the same when it sees it."""
+
+    template_name = "portal/cards/report_locked.html"
+    form_class = PortalForm
+    heading = "Tell us your card is locked"
+    submit_label = "My card is locked"
+
+    def check_may_act(self) -> None:
+        require(self.actor, Action.CARD_REPORT_LOCKED, self.card().holder)
+
+    def perform(self, form: PortalForm) -> Smartcard:
+        return services.card_report_locked(actor=self.actor, card=self.card())
+
+    def success_message(self, result: Smartcard) -> str:
+        return f"Card {result.chip_serial} is shown as locked: unlock it with a one-time code."
+
+
+class CardAgentStepView(PortalPage):
+    """An RA Agent's step that only the card agent can take, with the card in the reader
+    (repair, clear for reuse): the page checks the right, then gives the agent's command."""
+
+    template_name = "portal/cards/agent_task.html"
+    action: Action
+    verb: str
+    label: str
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        card = selectors.card_get(actor=self.actor, chip_serial=self.kwargs["chip_serial"])
+        require(self.actor, self.action, card.holder)
+        server, spec = _server(self.request), card_spec(card.chip_serial)
+        step = AgentOffer(
+            kind=self.verb,
+            label=self.label,
+            chip_serial=card.chip_serial,
+            holder=card.holder.user_id,
+            command=f"cis-agent {self.verb} --server {server} --card {spec}",
+            start_agent=f"cis-agent serve --server {server} --reader {reader_for(spec)}",
+        )
+        context.update(heading=f"{self.label}: card {card.chip_serial}", offer=step, card=card)
+        return context
+
+
+class RepairCardView(CardAgentStepView):
+    action = Action.CARD_REPAIR
+    verb = "repair"
+    label = "Repair the card, with the holder present"
+
+
+class ClearCardView(CardAgentStepView):
+    action = Action.CARD_CLEAR
+    verb = "clear"
+    label = "Clear the card for reuse"
+
+
 @dataclass(frozen=True)
 class AdminRow:
     card: Smartcard
@@ -230,6 +327,7 @@ class AdminRow:
     expired: bool
     can_cancel: bool
     can_renew_expired: bool
+    offers: list[AgentOffer]
 
 
 class LockedCardsView(PortalPage):
@@ -251,10 +349,12 @@ class LockedCardsView(PortalPage):
                     expired=False,
                     can_cancel=can(self.actor, Action.CARD_CANCEL, c.holder),
                     can_renew_expired=False,
+                    offers=_admin_offers(self.request, self.actor, c, ""),
                 )
                 for c in cards
             ],
             server=_server(self.request),
+            agent_url=settings.CIS_AGENT_URL,
         )
         return context
 
@@ -273,10 +373,16 @@ class ExpiringCertificatesView(PortalPage):
                 expired=e.expired,
                 can_cancel=can(self.actor, Action.CARD_CANCEL, e.card.holder),
                 can_renew_expired=can(self.actor, Action.CARD_RENEW_EXPIRED, e.card.holder),
+                offers=[] if e.expired else _admin_offers(self.request, self.actor, e.card, "open"),
             )
             for e in selectors.expiring_certificates(actor=self.actor)
         ]
-        context.update(heading="Certificates expiring", rows=rows, server=_server(self.request))
+        context.update(
+            heading="Certificates expiring",
+            rows=rows,
+            server=_server(self.request),
+            agent_url=settings.CIS_AGENT_URL,
+        )
         return context
 
 
@@ -285,11 +391,10 @@ class CardDetailView(PortalPage):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        card = selectors.card_detail(
-            actor=self.actor, card=services.find_card(self.kwargs["chip_serial"])
-        )
+        card = selectors.card_get(actor=self.actor, chip_serial=self.kwargs["chip_serial"])
         current = selectors.current_certificate(card)
         renewal, opens = _renewal(current)
+        history = selectors.card_history(actor=self.actor, card=card)
         context.update(
             heading=f"Card {card.chip_serial}",
             card=card,
@@ -299,9 +404,19 @@ class CardDetailView(PortalPage):
             certificates=card.certificates.select_related("certificate").order_by(
                 "-certificate__not_before"
             ),
-            events=selectors.card_history(actor=self.actor, card=card),
+            events=list(
+                zip(history, card_history_sentences(history, card.holder.full_name), strict=True)
+            ),
             can_cancel=card.live and can(self.actor, Action.CARD_CANCEL, card.holder),
+            can_repair=card.live
+            and card.holder_id != self.actor.pk
+            and can(self.actor, Action.CARD_REPAIR, card.holder),
+            can_clear=card.holder_id != self.actor.pk
+            and can(self.actor, Action.CARD_CLEAR, card.holder),
             server=_server(self.request),
+            offers=_admin_offers(self.request, self.actor, card, renewal)
+            + replace_offer(self.request, self.actor, card),
+            agent_url=settings.CIS_AGENT_URL,
         )
         return context
 
@@ -323,7 +438,7 @@ class CancelCardView(ServiceFormView[PortalForm]):
     button_class = "nhsuk-button--warning"
 
     def card(self) -> Smartcard:
-        return services.find_card(self.kwargs["chip_serial"])
+        return selectors.card_get(actor=self.actor, chip_serial=self.kwargs["chip_serial"])
 
     def check_may_act(self) -> None:
         require(self.actor, Action.CARD_CANCEL, self.card().holder)
@@ -357,8 +472,15 @@ routes: list[URLPattern | URLResolver] = [
         name="card-self-unlock",
     ),
     path("my-smartcard/<str:chip_serial>/report/", ReportLostView.as_view(), name="card-report"),
+    path(
+        "my-smartcard/<str:chip_serial>/locked/",
+        ReportLockedView.as_view(),
+        name="card-report-locked",
+    ),
     path("smartcards/locked/", LockedCardsView.as_view(), name="cards-locked"),
     path("smartcards/expiring/", ExpiringCertificatesView.as_view(), name="cards-expiring"),
     path("smartcards/<str:chip_serial>/", CardDetailView.as_view(), name="card-detail"),
     path("smartcards/<str:chip_serial>/cancel/", CancelCardView.as_view(), name="card-cancel"),
+    path("smartcards/<str:chip_serial>/repair/", RepairCardView.as_view(), name="card-repair"),
+    path("smartcards/<str:chip_serial>/clear/", ClearCardView.as_view(), name="card-clear"),
 ]

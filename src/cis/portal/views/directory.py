@@ -14,9 +14,9 @@ from cis.people.selectors import person_search
 from cis.portal.forms.organisations import OrganisationSearchForm
 from cis.portal.forms.people import FindByUserIdForm, PersonSearchForm
 
-from .base import PortalPage
+from .base import PortalPage, page_of
 
-RESULTS_SHOWN = 50
+RESULTS_SHOWN = 25  # NHS lists: pagination beyond 25 rows
 
 
 class PersonSearchView(PortalPage):
@@ -32,7 +32,9 @@ class PersonSearchView(PortalPage):
             return redirect("portal:person-detail", user_id=user_id)
         search = PersonSearchForm(request.GET if "q" in request.GET else None)
         query = search.cleaned_data["q"] if search.is_bound and search.is_valid() else ""
-        people = list(person_search(actor=self.actor, query=query, limit=RESULTS_SHOWN + 1))
+        page = page_of(
+            request, person_search(actor=self.actor, query=query, limit=None), limit=RESULTS_SHOWN
+        )
         return self.render_to_response(
             self.get_context_data(
                 form=finder if finder.is_bound else None,
@@ -40,9 +42,8 @@ class PersonSearchView(PortalPage):
                 search=search,
                 query=query,
                 searched=search.is_bound,
-                people=people[:RESULTS_SHOWN],
-                more=len(people) > RESULTS_SHOWN,
-                shown=RESULTS_SHOWN,
+                people=page.results,
+                page=page,
             )
         )
 

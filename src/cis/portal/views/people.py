@@ -7,6 +7,7 @@ from typing import Any
 from django.urls import reverse
 
 from cis.audit.selectors import events_about
+from cis.audit.sentences import event_sentences
 from cis.authz.actions import Action
 from cis.authz.policy import can, require
 from cis.core.errors import NotFound, ProbableDuplicate
@@ -20,6 +21,7 @@ from cis.people.services import (
     person_close,
     person_create,
     person_reopen,
+    person_update_details,
     person_verify_identity,
 )
 from cis.portal.forms.people import (
@@ -27,13 +29,15 @@ from cis.portal.forms.people import (
     ContactConfirmedForm,
     PersonCloseForm,
     PersonCreateForm,
+    PersonUpdateForm,
     VerifyIdentityForm,
 )
-from cis.portal.offers import may_grant_some_right, offered_positions
+from cis.portal.offers import may_grant_some_right, offered_positions, offered_requests
 from cis.rbac.selectors import assignment_list
 from cis.rights.selectors import grant_list
 
 from .base import PortalPage, ServiceFormView
+from .card_tasks import person_card_context
 from .rows import assignment_rows, assignment_state, grant_rows
 from .subject import PersonFormView
 
@@ -66,6 +70,7 @@ class PersonDetailView(PortalPage):
             ),
             may_verify=can(actor, Action.PERSON_VERIFY_IDENTITY, person),
             may_close=can(actor, Action.PERSON_CLOSE, person),
+            may_update=can(actor, Action.PERSON_UPDATE_DETAILS, person),
             may_confirm_contact=can(actor, Action.PERSON_CONFIRM_CONTACT, person),
             may_reopen=person.status == PersonStatus.CLOSED
             and can(actor, Action.PERSON_REOPEN, person),
@@ -74,11 +79,16 @@ class PersonDetailView(PortalPage):
             may_grant=may_grant_some_right(actor, person, current),
             may_audit=can(actor, Action.AUDIT_VIEW, person),
             may_end_sessions=can(actor, Action.SESSION_END, person),
+            request_offers=offered_requests(actor, person),
         )
+        context.update(person_card_context(self.request, actor, person))
         if context["may_audit"]:
-            context["events"] = events_about(
-                actor=actor, target_type="person", target_ref=person.user_id, subject=person
-            )[:AUDIT_EVENTS_SHOWN]
+            events = list(
+                events_about(
+                    actor=actor, target_type="person", target_ref=person.user_id, subject=person
+                )[:AUDIT_EVENTS_SHOWN]
+            )
+            context["events"] = list(zip(events, event_sentences(events), strict=True))
         return context
 
 
@@ -132,6 +142,7 @@ class PersonCreateView(ServiceFormView[PersonCreateForm]):
                 professional_body=data["professional_body"],
                 professional_number=data["professional_number"],
                 kind=data["kind"],
+                access_ends_on=data["access_ends_on"],
                 acknowledged_duplicates=form.acknowledged(),
             )
         except ProbableDuplicate as exc:
@@ -148,6 +159,30 @@ class PersonCreateView(ServiceFormView[PersonCreateForm]):
         return reverse("portal:person-detail", args=[result.user_id])
 
 
+class PersonUpdateView(PersonFormView[PersonUpdateForm]):
+    action = Action.PERSON_UPDATE_DETAILS
+    template_name = "portal/people/update.html"
+    form_class = PersonUpdateForm
+    heading = "Change personal details"
+    submit_label = "Save the details"
+
+    def get_initial(self) -> dict[str, Any]:
+        person = self.person
+        return {
+            "given_name": person.given_name,
+            "family_name": person.family_name,
+            "date_of_birth": person.date_of_birth,
+            "professional_body": person.professional_body,
+            "professional_number": person.professional_number,
+        }
+
+    def perform(self, form: PersonUpdateForm) -> Person:
+        return person_update_details(actor=self.actor, person=self.person, **form.cleaned_data)
+
+    def success_message(self, result: Person) -> str:
+        return f"{result.full_name}'s details are saved."
+
+
 class PersonVerifyView(PersonFormView[VerifyIdentityForm]):
     action = Action.PERSON_VERIFY_IDENTITY
     template_name = "portal/people/verify.html"
@@ -162,6 +197,7 @@ class PersonVerifyView(PersonFormView[VerifyIdentityForm]):
             document_types=form.cleaned_data["document_types"],
             checked_on=form.cleaned_data["checked_on"],
             notes=form.cleaned_data["notes"],
+            photo=form.cleaned_data["photo"].read() if form.cleaned_data["photo"] else None,
         )
 
     def success_message(self, result: IdentityCheck) -> str:

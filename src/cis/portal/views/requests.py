@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -11,16 +14,21 @@ from django.urls import path, reverse
 from cis.authz.actions import Action
 from cis.authz.policy import can, request_types_allowed, require
 from cis.core import clock
-from cis.core.errors import ProbableDuplicate
+from cis.core.errors import NotFound, ProbableDuplicate, ValidationFailed
 from cis.people.models import Person
+from cis.people.selectors import person_get, person_search
+from cis.portal.formatting import long_date
 from cis.portal.forms.base import PortalForm
 from cis.portal.forms.requests import (
     ApproveForm,
     ChooseTypeForm,
+    CommentForm,
     ReasonForm,
+    ReassignForm,
     RegisterApproveForm,
     RequestForm,
 )
+from cis.rbac.selectors import position_list
 from cis.rights.models import Right
 from cis.workflow import selectors, services
 from cis.workflow.models import Request
@@ -28,8 +36,12 @@ from cis.workflow.payloads import NAME_EVIDENCE, REPLACEMENT_REASONS
 from cis.workflow.selectors import AGES, QueueFilter
 from cis.workflow.states import RequestType
 
-from .base import PortalPage, ServiceFormView
+from .base import PortalPage, ServiceFormView, page_of
+from .card_tasks import request_card_offers
 
+QUEUE_PAGE = 50  # requests a page of the queue shows
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 VIEW_LABELS = {
     "open": "Open",
     "escalated": "Escalated",
@@ -46,7 +58,7 @@ def _raisable_types(actor: Person) -> list[tuple[str, str]]:
     return [(v, label) for v, label in RequestType.choices if v in allowed]
 
 
-def _payload_rows(request: Request) -> list[tuple[str, Any]]:
+def _payload_rows(actor: Person, request: Request) -> list[tuple[str, Any]]:
     """The payload as label and value, codes spelled out and what it replaces shown."""
     words: dict[str, dict[str, str]] = {
         "evidence": NAME_EVIDENCE,
@@ -58,11 +70,49 @@ def _payload_rows(request: Request) -> list[tuple[str, Any]]:
     for key, value in request.payload.items():
         if key == "before" or value in (None, ""):
             continue
-        shown = words.get(key, {}).get(str(value), value)
+        shown = _readable(words.get(key, {}).get(str(value), value))
         if key in before:
-            shown = f"{shown} (was {before[key] or 'blank'})"
-        rows.append((key.replace("_", " ").capitalize(), shown))
+            shown = f"{shown} (was {_readable(before[key]) or 'blank'})"
+        label = key.replace("_", " ").capitalize()
+        if key == "position_id":
+            label, shown = "Position", _position_name(actor, value)
+        rows.append((label, shown))
     return rows
+
+
+def _escalation_route(request: Request) -> list[tuple[str, str, bool]]:
+    """Who has the request at each level, and whether it is there now (the escalation route)."""
+    level = request.escalation_level
+    agent = (
+        f"{request.assigned_to.full_name}, RA Agent"
+        if request.assigned_to
+        else f"The RA Agents of {request.ra.name}"
+    )
+    return [
+        ("1", agent, level == 0 or (request.assigned_to is not None and request.is_open)),
+        ("2", f"The RA Managers of {request.ra.name}", level == 1 and not request.assigned_to),
+        ("3", "The national service desk", level == 2 and not request.assigned_to),
+    ]
+
+
+def _readable(value: Any) -> Any:
+    """Dates as people write them, lists as words, never a stored code."""
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        return long_date(dt.date.fromisoformat(value))
+    if isinstance(value, list):
+        return ", ".join(str(v).replace("_", " ") for v in value)
+    return value
+
+
+def _position_name(actor: Person, position_id: Any) -> str:
+    found = position_list(actor=actor).filter(pk=position_id).first() if position_id else None
+    return f"{found.name} at {found.organisation.name}" if found else "A position you cannot see"
+
+
+def result_person(request: Request) -> str:
+    """The user id of the person a request made or changed, for a link to their page."""
+    kind, _, ref = request.result_ref.partition(":")
+    return ref if kind == "person" else ""
 
 
 class RequestQueueView(PortalPage):
@@ -81,14 +131,19 @@ class RequestQueueView(PortalPage):
             request_type=params.get("type", ""),
             older_than_days=AGES.get(age),
         )
-        rows = selectors.request_queue(actor=self.actor, filters=filters)[:200]
-        query = {k: v for k, v in params.items() if k != "view" and v}
+        page = page_of(
+            self.request,
+            selectors.request_queue(actor=self.actor, filters=filters),
+            limit=QUEUE_PAGE,
+        )
+        query = {k: v for k, v in params.items() if k not in ("view", "cursor") and v}
         suffix = "".join(f"&{k}={v}" for k, v in query.items())
         context.update(
             heading="Requests",
             view=view,
             tabs=[(key, label, f"?view={key}{suffix}") for key, label in VIEW_LABELS.items()],
-            rows=rows,
+            rows=page.results,
+            page=page,
             now=clock.now(),
             types=RequestType.choices,
             ages=list(AGES),
@@ -110,7 +165,8 @@ class RequestDetailView(PortalPage):
         context.update(
             heading=f"{request.ref}: {request.get_request_type_display()}",
             item=request,
-            payload=_payload_rows(request),
+            payload=_payload_rows(self.actor, request),
+            result_person=result_person(request),
             history=selectors.request_history(request=request),
             escalations=selectors.request_escalations(request=request),
             approvals=request.approvals.select_related("approver"),
@@ -122,6 +178,15 @@ class RequestDetailView(PortalPage):
             may_escalate=is_open
             and request.escalation_level < 2
             and can(actor, Action.REQUEST_ESCALATE, request),
+            may_reassign=is_open and can(actor, Action.REQUEST_REASSIGN, request),
+            may_comment=not request.is_closed and can(actor, Action.REQUEST_COMMENT, request),
+            comment_form=CommentForm(),
+            card_serial=request.result_ref.removeprefix("card:")
+            if request.result_ref.startswith("card:")
+            else "",
+            route=_escalation_route(request),
+            card_offers=request_card_offers(self.request, actor, request),
+            agent_url=settings.CIS_AGENT_URL,
         )
         return context
 
@@ -148,8 +213,12 @@ class ChooseTypeView(ServiceFormView[ChooseTypeForm]):
         return reverse("portal:request-list")
 
 
+PEOPLE_FOUND = 20
+
+
 class RaiseView(ServiceFormView[RequestForm]):
     form_class = RequestForm
+    template_name = "portal/requests/raise.html"
     submit_label = "Send the request"
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -166,7 +235,11 @@ class RaiseView(ServiceFormView[RequestForm]):
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
-        kwargs.update(actor=self.actor, request_type=self.request_type)
+        kwargs.update(
+            actor=self.actor,
+            request_type=self.request_type,
+            subject=self.request.GET.get("user_id", "").strip(),
+        )
         return kwargs
 
     def get_initial(self) -> dict[str, Any]:
@@ -175,15 +248,37 @@ class RaiseView(ServiceFormView[RequestForm]):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs["heading"] = RequestType(self.request_type).label
         kwargs["caption"] = "Raise a request"
-        return super().get_context_data(**kwargs)
+        context = super().get_context_data(**kwargs)
+        # Finding the person: a GET search step, then a choice (no JavaScript needed).
+        form = context["form"]
+        context["finds_person"] = "user_id" in form.fields
+        if context["finds_person"]:
+            q = " ".join(self.request.GET.get("q", "").split())[:100]
+            context["q"] = q
+            context["found"] = (
+                list(person_search(actor=self.actor, query=q, limit=PEOPLE_FOUND)) if q else []
+            )
+            user_id = form["user_id"].value() or ""
+            try:
+                context["chosen"] = person_get(actor=self.actor, user_id=str(user_id).strip())
+            except (NotFound, ValidationFailed):
+                context["chosen"] = None
+        return context
 
     def perform(self, form: RequestForm) -> Request:
-        return services.request_raise(
-            actor=self.actor,
-            request_type=self.request_type,
-            payload=form.payload(),
-            note=form.cleaned_data.get("note", ""),
-        )
+        try:
+            return services.request_raise(
+                actor=self.actor,
+                request_type=self.request_type,
+                payload=form.payload(),
+                note=form.cleaned_data.get("note", ""),
+            )
+        except NotFound as exc:
+            if not exc.field:
+                raise
+            # Someone unknown or out of sight, typed in a field: say so at the field and keep
+            # everything typed, rather than a "not found" page that loses the form.
+            raise ValidationFailed(exc.message, field=exc.field) from None
 
     def success_message(self, result: Request) -> str:
         return f"{result.ref} has been sent to the RA. It is due by {result.due_at:%d %B %Y}."
@@ -237,6 +332,7 @@ class ApproveView(DecisionView):
         kwargs = super().get_form_kwargs()
         if self.item.request_type == RequestType.PERSON_REGISTER:
             kwargs["duplicates"] = self.duplicates
+            kwargs["asks_position"] = bool(self.item.payload.get("position_id"))
         return kwargs
 
     @property
@@ -261,6 +357,7 @@ class ApproveView(DecisionView):
                 note=form.cleaned_data.get("note", ""),
                 identity=identity,
                 acknowledged_duplicates=acknowledged,
+                partial_reason=form.cleaned_data.get("partial_reason", ""),
             )
         except ProbableDuplicate as exc:
             raise ProbableDuplicate(
@@ -270,7 +367,12 @@ class ApproveView(DecisionView):
 
     def success_message(self, result: Request) -> str:
         if result.state == "approved":
-            return f"{result.ref} is approved: the card can now be issued."
+            return (
+                f"{result.ref} is approved: the card can now be issued at an RA workstation, and "
+                "the request closes when it is."
+            )
+        if result.state == "applied" and result.decision_reason:
+            return f"{result.ref} is approved in part and applied."
         return f"{result.ref} is approved and applied."
 
 
@@ -324,6 +426,46 @@ class EscalateView(DecisionView):
         )
 
 
+class CommentView(DecisionView):
+    action = Action.REQUEST_COMMENT
+    form_class = CommentForm
+    heading = "Comment on this request"
+    submit_label = "Add the comment"
+
+    def perform(self, form: CommentForm) -> Any:
+        return services.request_comment(
+            actor=self.actor, request=self.item, text=form.cleaned_data["text"]
+        )
+
+    def success_message(self, result: Any) -> str:
+        return "Your comment has been added."
+
+
+class ReassignView(DecisionView):
+    action = Action.REQUEST_REASSIGN
+    form_class = ReassignForm
+    heading = "Hand this request to an RA Agent"
+    submit_label = "Reassign"
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs["agents"] = selectors.reassign_candidates(actor=self.actor, request=self.item)
+        return kwargs
+
+    def perform(self, form: ReassignForm) -> Request:
+        agent = person_get(actor=self.actor, user_id=form.cleaned_data["agent"])
+        return services.request_reassign(
+            actor=self.actor,
+            request=self.item,
+            agent=agent,
+            note=form.cleaned_data.get("note", ""),
+        )
+
+    def success_message(self, result: Request) -> str:
+        name = result.assigned_to.full_name if result.assigned_to else "the agent"
+        return f"{result.ref} is now with {name}, who has been emailed."
+
+
 urlpatterns = [
     path("", RequestQueueView.as_view(), name="request-list"),
     path("new/", ChooseTypeView.as_view(), name="request-new"),
@@ -333,4 +475,6 @@ urlpatterns = [
     path("<int:pk>/reject/", RejectView.as_view(), name="request-reject"),
     path("<int:pk>/cancel/", CancelView.as_view(), name="request-cancel"),
     path("<int:pk>/escalate/", EscalateView.as_view(), name="request-escalate"),
+    path("<int:pk>/comment/", CommentView.as_view(), name="request-comment"),
+    path("<int:pk>/reassign/", ReassignView.as_view(), name="request-reassign"),
 ]

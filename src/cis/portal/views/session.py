@@ -34,6 +34,7 @@ class SignInView(TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["next"] = self.request.GET.get("next", "")
+        context["server"] = self.request.build_absolute_uri("/").rstrip("/")
         return context
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +16,8 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from cis.core.errors import DomainError, ValidationFailed
+from cis.core import jsonbody, ratelimit
+from cis.core.errors import DomainError, RateLimited, ValidationFailed
 
 from ..challenge import challenge_issue
 from ..models import ChallengePurpose
@@ -27,13 +27,7 @@ from ..smartcard import smartcard_sign_in
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise ValidationFailed("The request body is not JSON.") from None
-    if not isinstance(data, dict):
-        raise ValidationFailed("The request body must be a JSON object.")
-    return data
+    return jsonbody.load_object(request.body)
 
 
 def _b64(data: dict[str, Any], name: str) -> bytes:
@@ -65,9 +59,29 @@ def _error(exc: DomainError) -> JsonResponse:
     return JsonResponse({"error": exc.code, "message": exc.message}, status=exc.http_status)
 
 
+def _throttled(verdict: ratelimit.Verdict) -> JsonResponse:
+    response = JsonResponse(
+        {
+            "error": RateLimited.code,
+            "message": "Too many sign-in attempts: wait a minute and try again.",
+        },
+        status=RateLimited.http_status,
+    )
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
 @csrf_exempt
 @require_POST
 def challenge(request: HttpRequest) -> JsonResponse:
+    address = client_address(request)
+    verdict = ratelimit.hit(
+        f"signin.challenge:{address}",
+        limit=settings.CIS_SIGNIN_CHALLENGES_PER_MINUTE,
+        window_seconds=60,
+    )
+    if not verdict.allowed:
+        return _throttled(verdict)
     issued = challenge_issue(
         purpose=ChallengePurpose.SMARTCARD, client_address=client_address(request)
     )
@@ -86,6 +100,13 @@ def challenge(request: HttpRequest) -> JsonResponse:
 def respond(request: HttpRequest) -> JsonResponse:
     try:
         data = _body(request)
+        verdict = ratelimit.hit(
+            f"signin.card:{str(data.get('chip_serial', ''))[:64]}",
+            limit=settings.CIS_SIGNIN_ANSWERS_PER_CARD_PER_MINUTE,
+            window_seconds=60,
+        )
+        if not verdict.allowed:
+            return _throttled(verdict)
         done = smartcard_sign_in(
             challenge_id=str(data.get("challenge_id", "")),
             chip_serial=str(data.get("chip_serial", "")),

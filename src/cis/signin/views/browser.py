@@ -103,9 +103,13 @@ class RoleView(SignedInView):
         return redirect(target)
 
 
-class SignOutView(SignedInView):
+class SignOutView(View):
+    """Signing out always ends the browser's session, however it was signed in."""
+
     def post(self, request: HttpRequest) -> HttpResponse:
-        session_end(actor=self.person, session=self.session, reason=EndReason.SIGNED_OUT)
+        session: SignInSession | None = getattr(request, "signin_session", None)
+        if session is not None and isinstance(request.user, Person):
+            session_end(actor=request.user, session=session, reason=EndReason.SIGNED_OUT)
         logout(request)
         messages.info(request, "You have signed out.")
         return redirect("portal:sign-in")

@@ -29,17 +29,14 @@ from ..webauthn import (
     authenticator_revoke,
     parse_credential,
     registration_begin,
+    relying_party_for,
     signin_begin,
     webauthn_sign_in,
 )
 
 
 def relying_party(request: HttpRequest) -> RelyingParty:
-    from django.conf import settings  # noqa: PLC0415 - read per request (tests override it)
-
-    host = request.get_host()
-    rp_id = settings.CIS_WEBAUTHN_RP_ID or host.rsplit(":", 1)[0].strip("[]")
-    return RelyingParty(rp_id=rp_id, origin=f"{request.scheme}://{host}")
+    return relying_party_for(host=request.get_host(), scheme=request.scheme or "https")
 
 
 def _error(exc: DomainError) -> JsonResponse:
@@ -102,7 +99,11 @@ class RegisterOptions(LoginRequiredMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         person: Person = request.user  # type: ignore[assignment]
         try:
-            ceremony = registration_begin(actor=person, rp=relying_party(request))
+            ceremony = registration_begin(
+                actor=person,
+                rp=relying_party(request),
+                session=getattr(request, "signin_session", None),
+            )
         except DomainError as exc:
             return _error(exc)
         request.session[WEBAUTHN_CHALLENGE_KEY] = ceremony.challenge_id
@@ -118,6 +119,7 @@ class RegisterVerify(LoginRequiredMixin, View):
             key = authenticator_register(
                 actor=person,
                 rp=relying_party(request),
+                session=getattr(request, "signin_session", None),
                 challenge_id=challenge_id,
                 credential=body.get("credential", {}),
                 name=str(body.get("name", "")),

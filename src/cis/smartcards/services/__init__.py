@@ -2,13 +2,13 @@
 
 from .agent import agent_challenge_create, agent_sign_in, agent_sign_out, agent_token_person
 from .cancel import card_cancel, card_report_lost, end_card_sessions
-from .common import Released, find_card
+from .common import Released
 from .issue import card_clear, card_issue, card_repair, card_replace
 from .operations import card_certificate_request, card_operation_complete
 from .renew import card_renew
 from .unlock import (
     CodeSent,
-    WrongCode,
+    card_lock_report,
     card_presented,
     card_report_locked,
     card_self_unlock_send_code,
@@ -19,7 +19,6 @@ from .unlock import (
 __all__ = [
     "CodeSent",
     "Released",
-    "WrongCode",
     "agent_challenge_create",
     "agent_sign_in",
     "agent_sign_out",
@@ -28,6 +27,7 @@ __all__ = [
     "card_certificate_request",
     "card_clear",
     "card_issue",
+    "card_lock_report",
     "card_operation_complete",
     "card_presented",
     "card_renew",
@@ -39,5 +39,4 @@ __all__ = [
     "card_self_unlock_verify",
     "card_unlock_assisted",
     "end_card_sessions",
-    "find_card",
 ]

@@ -15,8 +15,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.db import transaction
 
+from cis.audit import refusals
 from cis.audit.trail import record
+from cis.authz.actions import Action
 from cis.core import clock
+from cis.core.digests import secret_digest
 from cis.core.errors import InvalidState, NotPermitted, ValidationFailed
 from cis.people.models import Person, PersonStatus
 from cis.pki.models import Certificate, serial_to_hex
@@ -27,11 +30,15 @@ from cis_agent.protocol import login_message
 from .. import conf
 from ..models import AgentChallenge, AgentToken, CardCertificate
 from ..states import CardStatus
-from .common import digest, ended_message, organisation_ref
+from .common import ended_message, organisation_ref
 from .operations import install_proven
 
 CHALLENGE_LIFETIME = dt.timedelta(minutes=2)
 RULE = "signed-with-smartcard"
+REFUSED = (
+    "The card's signature does not match the certificate it presents; check the card is in the "
+    "reader and try again."
+)
 
 
 def agent_challenge_create() -> AgentChallenge:
@@ -42,6 +49,7 @@ def agent_challenge_create() -> AgentChallenge:
     )
 
 
+@refusals.records_failed_sign_ins("agent")
 def agent_sign_in(
     *, chip_serial: str, certificate_der: bytes, challenge: str, signature: bytes
 ) -> tuple[str, AgentToken]:
@@ -60,6 +68,14 @@ def agent_sign_in(
             raise ValidationFailed(
                 "The card's certificate cannot be read.", field="certificate"
             ) from None
+        # The signature is checked against the certificate presented before anything is looked
+        # up, so a forged signature gets one answer, in one time, whether the card exists or not.
+        public = presented.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        message = login_message(challenge=challenge, chip_serial=chip_serial.strip())
+        if not verify_signature(public, signature, message):
+            raise NotPermitted(REFUSED)
         der = presented.public_bytes(serialization.Encoding.DER)
         link = (
             CardCertificate.objects.select_related("card", "card__holder", "certificate")
@@ -74,20 +90,14 @@ def agent_sign_in(
         if card.status in (CardStatus.CANCELLED, CardStatus.CLEARED):
             raise InvalidState(ended_message(card))
         _check_certificate(cert, now)
-        public = presented.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        message = login_message(challenge=challenge, chip_serial=card.chip_serial)
-        if not verify_signature(public, signature, message):
-            raise NotPermitted("The card's signature does not match its certificate.")
         holder: Person = card.holder
         if holder.status == PersonStatus.CLOSED:
             raise NotPermitted("This profile is closed.")
         if link.installed_at is None:
-            install_proven(holder=holder, link=link, rule=RULE)
+            install_proven(holder=holder, link=link)
         token = secrets.token_urlsafe(32)
         row = AgentToken.objects.create(
-            digest=digest(token),
+            digest=secret_digest(token),
             person=holder,
             card=card,
             certificate=cert,
@@ -96,7 +106,7 @@ def agent_sign_in(
         record(
             actor=holder,
             rule=RULE,
-            action="agent.sign_in",
+            action=Action.AGENT_SIGN_IN,
             target_type="smartcard",
             target_ref=card.chip_serial,
             organisation_ref=organisation_ref(holder),
@@ -123,7 +133,7 @@ def agent_token_person(token: str) -> tuple[Person, AgentToken] | None:
     """The person a bearer token signs in, or None if it is unknown, expired or revoked."""
     row = (
         AgentToken.objects.select_related("person", "card", "certificate")
-        .filter(digest=digest(token))
+        .filter(digest=secret_digest(token))
         .first()
     )
     now = clock.now()
@@ -147,7 +157,7 @@ def agent_sign_out(*, token: AgentToken) -> None:
         record(
             actor=row.person,
             rule="own-session",
-            action="agent.sign_out",
+            action=Action.AGENT_SIGN_OUT,
             target_type="smartcard",
             target_ref=row.card.chip_serial,
             organisation_ref=organisation_ref(row.person),

@@ -36,18 +36,20 @@ def end_card_sessions(card: Smartcard) -> int:
     return tokens + sessions_end_for_card(card.chip_serial) + sessions_end_for_card(card.pk)
 
 
-def revoke_all(*, actor: Actor, decision: Decision, card: Smartcard, reason: str) -> list[str]:
+def revoke_all(*, actor: Actor, action: Action, card: Smartcard, reason: str) -> list[str]:
+    """Revoke every live certificate of the card, each as a step of the card action."""
     revoked = []
     for cert in live_certificates(card):
-        certificate_revoke(actor=actor, certificate=cert, reason=reason, authorised_by=decision)
+        certificate_revoke(actor=actor, certificate=cert, reason=reason, card_action=action)
         revoked.append(cert.serial_hex)
     return revoked
 
 
 def cancel_locked(
-    *, actor: Actor, decision: Decision, card: Smartcard, reason: CancelReason
+    *, actor: Actor, action: Action, decision: Decision, card: Smartcard, reason: CancelReason
 ) -> Smartcard:
-    """Cancel a card already locked by the caller, under the caller's decision."""
+    """Cancel a card already locked by the caller, under the caller's decision for `action`
+    (a cancellation, a report of loss, a replacement), which its audit event names."""
     if card.status == CardStatus.CANCELLED:
         raise InvalidState(
             f"Card {card.chip_serial} is already cancelled; a cancellation can never be undone."
@@ -56,7 +58,7 @@ def cancel_locked(
         raise InvalidState(ended_message(card))
     before = snapshot(card)
     revoked = revoke_all(
-        actor=actor, decision=decision, card=card, reason=REVOCATION_FOR_CANCEL[reason]
+        actor=actor, action=action, card=card, reason=REVOCATION_FOR_CANCEL[reason]
     )
     abandon_open_operations(card)
     card.status = CardStatus.CANCELLED
@@ -68,7 +70,7 @@ def cancel_locked(
     audit(
         actor=actor,
         decision=decision,
-        action=Action.CARD_CANCEL,
+        action=action,
         card=card,
         before=before,
         after={
@@ -97,7 +99,9 @@ def card_cancel(*, actor: Actor, card: Smartcard, reason: str) -> Smartcard:
     """RA: cancel a card (lost, stolen, damaged, left, faulty). It can never be undone."""
     card = lock_card(card)
     decision = require(actor, Action.CARD_CANCEL, card.holder)
-    return cancel_locked(actor=actor, decision=decision, card=card, reason=_reason(reason))
+    return cancel_locked(
+        actor=actor, action=Action.CARD_CANCEL, decision=decision, card=card, reason=_reason(reason)
+    )
 
 
 @transaction.atomic
@@ -106,5 +110,9 @@ def card_report_lost(*, actor: Actor, card: Smartcard, reason: str) -> Smartcard
     card = lock_card(card)
     decision = require(actor, Action.CARD_REPORT_LOSS, card.holder)
     return cancel_locked(
-        actor=actor, decision=decision, card=card, reason=_reason(reason, HOLDER_REPORTABLE)
+        actor=actor,
+        action=Action.CARD_REPORT_LOSS,
+        decision=decision,
+        card=card,
+        reason=_reason(reason, HOLDER_REPORTABLE),
     )

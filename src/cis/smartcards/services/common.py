@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,15 +13,17 @@ from cis.authz.actions import Action
 from cis.authz.policy import Actor, Decision
 from cis.authz.scope import active_assignments
 from cis.core import clock
-from cis.core.errors import InvalidState, NotFound
+from cis.core.digests import secret_digest
+from cis.core.errors import InvalidState
 from cis.people.models import Person
 from cis.pki.models import Certificate
 from cis.pki.states import CertificateStatus
 from cis.rbac.models import PositionAssignment
+from cis.workflow.models import Request
 
 from .. import conf, envelope
 from ..models import CardCertificate, CardEvent, CardOperation, Smartcard
-from ..states import LIVE, CardStatus, OperationKind
+from ..states import CardStatus, OperationKind
 
 
 @dataclass
@@ -63,7 +64,7 @@ def audit(
     *,
     actor: Actor,
     decision: Decision,
-    action: str,
+    action: Action,
     card: Smartcard,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
@@ -76,7 +77,7 @@ def audit(
     record(
         actor=actor,
         rule=decision.rule,
-        action=str(action),
+        action=action,
         target_type="smartcard",
         target_ref=card.chip_serial,
         organisation_ref=organisation_ref(card.holder),
@@ -87,18 +88,6 @@ def audit(
 
 def lock_card(card: Smartcard) -> Smartcard:
     return Smartcard.objects.select_for_update().select_related("holder").get(pk=card.pk)
-
-
-def find_card(chip_serial: str) -> Smartcard:
-    """The card record for a chip: its live record, or else the latest one it ever had."""
-    serial = chip_serial.strip()
-    cards = Smartcard.objects.filter(chip_serial=serial).select_related("holder")
-    card = (
-        cards.filter(status__in=sorted(LIVE)).first() or cards.order_by("-issued_at", "-id").first()
-    )
-    if card is None:
-        raise NotFound(f"CIS knows no smartcard with chip serial {serial}.")
-    return card
 
 
 def ended_message(card: Smartcard) -> str:
@@ -127,6 +116,15 @@ def check_chip(card: Smartcard, chip_serial: str) -> None:
 
 def so_context(card: Smartcard) -> str:
     return f"smartcard-so-pin:{card.chip_serial}:{card.issued_at.isoformat()}"
+
+
+def lock_report_key(card: Smartcard) -> bytes:
+    """The card's own key for reporting itself locked; derived, so never stored in CIS.
+
+    Written to the card when it is personalised or renewed; only the card (or whoever holds
+    it, who could lock it anyway) can MAC a lock report with it.
+    """
+    return envelope.derive(f"smartcard-lock-report:{card.chip_serial}:{card.issued_at.isoformat()}")
 
 
 def new_so_pin() -> str:
@@ -168,6 +166,7 @@ def open_operation(
     decision: Decision,
     new_so_pin_sealed: str = "",
     secret: str = "",
+    fulfils: Request | None = None,
 ) -> CardOperation:
     # A new step of the same kind replaces any unfinished one: only one is ever open.
     CardOperation.objects.filter(
@@ -182,14 +181,11 @@ def open_operation(
         actor_ref=actor_ref(actor),
         rule=decision.rule,
         challenge=secrets.token_hex(32),
-        secret_digest=digest(secret) if secret else "",
+        secret_digest=secret_digest(secret) if secret else "",
         new_so_pin_sealed=new_so_pin_sealed,
+        request=fulfils,
         expires_at=clock.now() + conf.operation_lifetime(),
     )
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def live_certificates(card: Smartcard) -> list[Certificate]:

@@ -11,7 +11,8 @@ from cis.authz.policy import Actor, Decision, require
 from cis.authz.scope import person_org_ids
 from cis.core import clock
 from cis.core.errors import Conflict, InvalidState, ValidationFailed
-from cis.people.models import Person, PersonStatus
+from cis.people.models import Person, PersonKind, PersonStatus
+from cis.workflow.services import card_authorisation
 
 from .. import envelope
 from ..models import Smartcard
@@ -44,6 +45,13 @@ def require_holder_present(holder_present: bool) -> None:
 def _check_issuable(holder: Person) -> None:
     if holder.status == PersonStatus.CLOSED:
         raise InvalidState(f"{holder.full_name}'s profile is closed; reopen it first.")
+    if holder.kind == PersonKind.RPA:
+        raise InvalidState(
+            f"{holder.full_name} is a robotic process (RPA): it holds no smartcard and signs in "
+            "as a registered system, not with a card."
+        )
+    if holder.access_ended:
+        raise InvalidState(f"{holder.full_name}'s access ended on {holder.access_ends_on}.")
     if holder.status != PersonStatus.ACTIVE:
         raise InvalidState(
             f"{holder.full_name}'s identity has not been verified yet; an RA ID Checker must "
@@ -103,27 +111,36 @@ def _issue(
     pin = new_so_pin()
     card.so_pin_sealed = seal_so_pin(card, pin)
     card.save()
-    return _personalise(actor=actor, decision=decision, card=card, pin=pin, resumed=False)
+    action = Action.CARD_REPLACE if replaces is not None else Action.CARD_ISSUE
+    return _personalise(
+        actor=actor, action=action, decision=decision, card=card, pin=pin, resumed=False
+    )
 
 
 def _personalise(
-    *, actor: Actor, decision: Decision, card: Smartcard, pin: str, resumed: bool
+    *, actor: Actor, action: Action, decision: Decision, card: Smartcard, pin: str, resumed: bool
 ) -> Released:
+    """Open the issue operation under the decision for `action` (an issue or a replacement)."""
+    fulfils = card_authorisation(
+        person=card.holder, operation="replace" if card.replaces_id else "issue"
+    )
     operation = open_operation(
         card=card,
         kind=OperationKind.ISSUE,
-        action=Action.CARD_ISSUE,
+        action=action,
         actor=actor,
         decision=decision,
         new_so_pin_sealed=card.so_pin_sealed,
+        fulfils=fulfils,
     )
     after = {
         **snapshot(card),
         "step": "resumed" if resumed else "started",
         "operation": operation.ref,
         "replaces": card.replaces.chip_serial if card.replaces else "",
+        "fulfils": fulfils.ref if fulfils else "",
     }
-    audit(actor=actor, decision=decision, action=Action.CARD_ISSUE, card=card, after=after)
+    audit(actor=actor, decision=decision, action=action, card=card, after=after)
     # The agent sets this SO PIN at initialisation, starting from the card's transport PIN.
     return Released(operation=operation, so_pins=[pin], new_so_pin=pin)
 
@@ -143,7 +160,14 @@ def card_issue(*, actor: Actor, holder: Person, chip_serial: str, holder_present
     if live is not None:
         if live.holder_id == holder.pk and live.status == CardStatus.ISSUED:
             pin = envelope.unseal(live.so_pin_sealed, context=so_context(live))
-            return _personalise(actor=actor, decision=decision, card=live, pin=pin, resumed=True)
+            return _personalise(
+                actor=actor,
+                action=Action.CARD_ISSUE,
+                decision=decision,
+                card=live,
+                pin=pin,
+                resumed=True,
+            )
         raise Conflict(
             f"Card {serial} is already issued to {live.holder.full_name}; it must be cancelled "
             "or cleared before it can be issued again."
@@ -184,7 +208,13 @@ def card_replace(
         raise Conflict(f"Card {serial} is already issued; use a blank card.")
     _check_never_cancelled(serial)
     if card.status in LIVE:
-        cancel_locked(actor=actor, decision=decision, card=card, reason=CancelReason(reason))
+        cancel_locked(
+            actor=actor,
+            action=Action.CARD_REPLACE,
+            decision=decision,
+            card=card,
+            reason=CancelReason(reason),
+        )
     return _issue(actor=actor, decision=decision, holder=holder, serial=serial, replaces=card)
 
 

@@ -9,11 +9,15 @@ from cryptography.hazmat.primitives import serialization
 from django.db import transaction
 
 from cis.authz.actions import Action
-from cis.authz.policy import Actor, Decision, require
+from cis.authz.policy import Actor, Decision, decide, require
 from cis.core import clock
+from cis.core.digests import secret_digest
 from cis.core.errors import Conflict, InvalidState, NotFound, NotPermitted, ValidationFailed
 from cis.people.models import Person
 from cis.pki.services import certificate_issue, certificate_supersede
+from cis.workflow.models import Request
+from cis.workflow.services import request_fulfil
+from cis.workflow.states import RequestState
 from cis_agent.cards.csr import verify_signature
 from cis_agent.protocol import renewal_message
 
@@ -26,7 +30,6 @@ from .common import (
     check_chip,
     confirm_so_pin,
     current_link,
-    digest,
     live_certificates,
     lock_card,
     require_live,
@@ -45,7 +48,7 @@ def _operation(
     if operation is None:
         raise NotFound("CIS knows no such card operation; start again.")
     if operation.secret_digest:
-        if not hmac.compare_digest(digest(secret), operation.secret_digest):
+        if not hmac.compare_digest(secret_digest(secret), operation.secret_digest):
             raise NotPermitted("This step belongs to another card operation.")
     elif actor is None or actor_ref(actor) != operation.actor_ref:
         raise NotPermitted("This card operation was started by someone else.")
@@ -60,8 +63,10 @@ def _acting(actor: Actor | None, operation: CardOperation) -> Actor:
     """Who acts in a later step: the signed-in actor, or the holder who proved the secret."""
     if actor is not None:
         return actor
-    holder: Person = operation.card.holder
-    return holder
+    # Continued with the operation's secret: whoever started it (an LSA for a task they asked
+    # the agent to do), or the holder for a self-unlock.
+    started_by: Person = operation.actor or operation.card.holder
+    return started_by
 
 
 def _recheck(actor: Actor, operation: CardOperation, card: Smartcard) -> Decision:
@@ -115,13 +120,13 @@ def card_certificate_request(
             person=card.holder,
             csr_pem=csr_pem,
             card_ref=card.chip_serial,
-            authorised_by=decision,
+            card_action=Action(operation.action),
         )
         link = CardCertificate.objects.create(card=card, certificate=cert, operation=operation)
         audit(
             actor=acting,
             decision=decision,
-            action=operation.action,
+            action=Action(operation.action),
             card=card,
             after={
                 **snapshot(card),
@@ -181,10 +186,13 @@ def card_operation_complete(
         now = clock.now()
         after: dict[str, object] = {"step": "completed", "operation": operation.ref}
         if operation.kind in CERTIFYING:
-            after.update(_install(acting, decision, operation, card, certificate_serial))
+            after.update(_install(acting, operation, card, certificate_serial))
         if operation.kind == OperationKind.CLEAR:
             revoked = revoke_all(
-                actor=acting, decision=decision, card=card, reason=REVOCATION_FOR_CLEAR
+                actor=acting,
+                action=Action(operation.action),
+                card=card,
+                reason=REVOCATION_FOR_CLEAR,
             )
             card.status = CardStatus.CLEARED
             card.ended_at = now
@@ -201,10 +209,13 @@ def card_operation_complete(
         card.save()
         operation.completed_at = now
         operation.save(update_fields=["completed_at", "updated_at"])
+        fulfilled = _fulfil(acting, operation, card)
+        if fulfilled:
+            after["fulfilled"] = fulfilled
         audit(
             actor=acting,
             decision=decision,
-            action=operation.action,
+            action=Action(operation.action),
             card=card,
             before=before,
             after={**snapshot(card), **after},
@@ -212,9 +223,29 @@ def card_operation_complete(
         return card
 
 
+def _fulfil(actor: Actor, operation: CardOperation, card: Smartcard) -> str:
+    """Close the card request this operation carried out, in the operation's transaction.
+
+    A request cancelled (or already closed) while the card was being made is left as it is:
+    the card is real either way, and its history says which request it answered.
+    """
+    if operation.request_id is None:
+        return ""
+    request = Request.objects.get(pk=operation.request_id)
+    if request.state != RequestState.APPROVED:
+        return ""
+    what = "Certificate renewed on" if operation.kind == OperationKind.RENEW else "Card issued:"
+    request_fulfil(
+        actor=actor,
+        request=request,
+        result_ref=f"card:{card.chip_serial}",
+        note=f"{what} card {card.chip_serial}.",
+    )
+    return request.ref
+
+
 def _install(
     actor: Actor,
-    decision: Decision,
     operation: CardOperation,
     card: Smartcard,
     certificate_serial: str,
@@ -227,13 +258,14 @@ def _install(
             "The certificate on the card is not the one issued in this step.",
             field="certificate_serial",
         )
-    return install(actor, decision, card, link)
+    return install(actor, Action(operation.action), card, link)
 
 
 def install(
-    actor: Actor, decision: Decision, card: Smartcard, link: CardCertificate
+    actor: Actor, action: Action, card: Smartcard, link: CardCertificate
 ) -> dict[str, object]:
-    """Mark a certificate as on the card, then retire every older one the card had."""
+    """Mark a certificate as on the card, then retire every older one the card had, each as a
+    step of the card action that put the new one there."""
     link.installed_at = clock.now()
     link.save(update_fields=["installed_at", "updated_at"])
     # Only now, with the new certificate safely on the card, do the older ones go.
@@ -242,33 +274,46 @@ def install(
         if old.pk == link.certificate_id:
             continue
         certificate_supersede(
-            actor=actor, certificate=old, replacement=link.certificate, authorised_by=decision
+            actor=actor, certificate=old, replacement=link.certificate, card_action=action
         )
         superseded.append(old.serial_hex)
     return {"certificate": link.certificate.serial_hex, "superseded_certificates": superseded}
 
 
-def install_proven(*, holder: Person, link: CardCertificate, rule: str) -> None:
+def install_proven(*, holder: Person, link: CardCertificate) -> None:
     """A card just signed with a certificate CIS issued but was never told was written: it is
-    on the card, so finish what an agent cut short (an interrupted renewal, say)."""
+    on the card, so finish what an agent cut short (an interrupted renewal, say).
+
+    This is the operation's last step, taken for whoever started it (the holder, for their own
+    renewal), and like every step it asks the policy again: if that person may no longer take
+    the operation's action, the certificate stays uninstalled and the sign-in goes on.
+    """
     card = lock_card(link.card)
-    if link.installed_at is not None or not card.live:
+    operation_row = link.operation
+    if link.installed_at is not None or not card.live or operation_row is None:
         return
-    decision = Decision(True, rule)
+    acting = _acting(None, operation_row)
+    action = Action(operation_row.action)
+    decision = decide(acting, action, card.holder)
+    if not decision.allowed:
+        return
     before = snapshot(card)
-    after = install(holder, decision, card, link)
+    after = install(acting, action, card, link)
     for operation in CardOperation.objects.filter(certificates=link, completed_at__isnull=True):
         operation.completed_at = clock.now()
         operation.save(update_fields=["completed_at", "updated_at"])
+        if operation.actor is not None:
+            # The RA Agent who started it carried the request out; the sign-in only proved it.
+            _fulfil(operation.actor, operation, card)
     if card.status == CardStatus.ISSUED:
         card.status = CardStatus.ACTIVE
         card.activated_at = clock.now()
         card.save(update_fields=["status", "activated_at", "updated_at"])
     audit(
-        actor=holder,
+        actor=acting,
         decision=decision,
-        action="card.certificate_found_on_card",
+        action=action,
         card=card,
         before=before,
-        after={**snapshot(card), **after},
+        after={**snapshot(card), **after, "step": "found_on_card", "operation": operation_row.ref},
     )

@@ -8,6 +8,7 @@ from cis.authz.actions import Action
 from cis.authz.policy import Actor, can, require
 from cis.core import clock
 from cis.core.errors import InvalidState
+from cis.workflow.services import card_authorisation
 
 from .. import conf
 from ..models import Smartcard
@@ -59,8 +60,14 @@ def card_renew(*, actor: Actor, card: Smartcard, holder_present: bool = False) -
     decision = require(actor, action, card.holder)
     if expired:
         require_holder_present(holder_present)
+    fulfils = card_authorisation(person=card.holder, operation="renew_expired") if expired else None
     operation = open_operation(
-        card=card, kind=OperationKind.RENEW, action=action, actor=actor, decision=decision
+        card=card,
+        kind=OperationKind.RENEW,
+        action=action,
+        actor=actor,
+        decision=decision,
+        fulfils=fulfils,
     )
     audit(
         actor=actor,
@@ -73,6 +80,7 @@ def card_renew(*, actor: Actor, card: Smartcard, holder_present: bool = False) -
             "operation": operation.ref,
             "certificate": link.certificate.serial_hex,
             "expired": expired,
+            "fulfils": fulfils.ref if fulfils else "",
         },
     )
     return Released(operation=operation)

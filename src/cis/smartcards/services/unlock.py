@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import hmac
 import secrets
 from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from django.conf import settings
 from django.db import transaction
 
 from cis.authz.actions import Action
 from cis.authz.policy import Actor, Decision, require
-from cis.core import clock
-from cis.core.codes import code_digest, code_matches, new_code
-from cis.core.errors import InvalidState, NotPermitted, RateLimited, ValidationFailed
+from cis.core import clock, codes
+from cis.core.errors import InvalidState, NotPermitted, RateLimited, ValidationFailed, WrongCode
 from cis.notify import messages as notify
+from cis.pki.models import serial_to_hex
+from cis_agent.protocol import lock_report_mac, lock_report_message
 
-from ..models import Smartcard, UnlockCode
-from ..states import CardStatus, CodeChannel, OperationKind
+from .. import envelope
+from ..models import AgentChallenge, CardCertificate, Smartcard, UnlockCode
+from ..states import LIVE, CardStatus, CodeChannel, OperationKind
 from .common import (
     Released,
     audit,
     current_link,
-    find_card,
     lock_card,
+    lock_report_key,
     open_operation,
     release_so_pins,
     require_live,
@@ -34,10 +35,6 @@ from .common import (
 from .issue import require_holder_present
 
 CODE_PURPOSE = "card-unlock"
-
-
-class WrongCode(ValidationFailed):
-    code = "wrong_code"
 
 
 def _require_unlockable(card: Smartcard) -> None:
@@ -52,6 +49,10 @@ def card_report_locked(*, actor: Actor, card: Smartcard) -> Smartcard:
     card = lock_card(card)
     decision = require(actor, Action.CARD_REPORT_LOCKED, card.holder)
     _require_unlockable(card)
+    return _mark_locked(actor=actor, decision=decision, card=card, by="signed-in agent")
+
+
+def _mark_locked(*, actor: Actor, decision: Decision, card: Smartcard, by: str) -> Smartcard:
     if card.status == CardStatus.LOCKED:
         return card
     before = snapshot(card)
@@ -64,9 +65,48 @@ def card_report_locked(*, actor: Actor, card: Smartcard) -> Smartcard:
         action=Action.CARD_REPORT_LOCKED,
         card=card,
         before=before,
-        after=snapshot(card),
+        after={**snapshot(card), "reported_by": by},
     )
     return card
+
+
+UNCHECKED_REPORT = (
+    "This lock report cannot be checked: the challenge is unknown, used or expired, or the "
+    "report was not made by the card. Ask for a new challenge and try again."
+)
+
+
+def card_lock_report(*, chip_serial: str, challenge: str, mac: bytes) -> Smartcard:
+    """The card itself says it is locked, with a MAC by its own lock-report key over a fresh
+    challenge; no sign-in is needed (a locked card cannot sign one).
+
+    A forged report (wrong key), a replayed one (challenge already spent) and a report about
+    a card CIS does not know all get the same refusal after the same work, so the answer never
+    tells whether a chip serial exists. A report about a card already locked changes nothing.
+    """
+    now = clock.now()
+    spent = AgentChallenge.objects.filter(
+        value=challenge, used_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    serial = chip_serial.strip()
+    with transaction.atomic():
+        card = (
+            Smartcard.objects.select_for_update()
+            .select_related("holder")
+            .filter(chip_serial=serial, status__in=sorted(LIVE))
+            .first()
+        )
+        # The key of a card that does not exist is still derived, so both take the same time.
+        key = lock_report_key(card) if card is not None else envelope.derive(f"no-card:{serial}")
+        expected = lock_report_mac(
+            key, lock_report_message(challenge=challenge, chip_serial=serial)
+        )
+        genuine = hmac.compare_digest(expected, mac)
+        if card is None or spent != 1 or not challenge or not genuine:
+            raise NotPermitted(UNCHECKED_REPORT)
+        decision = require(card.holder, Action.CARD_REPORT_LOCKED, card.holder)
+        _require_unlockable(card)
+        return _mark_locked(actor=card.holder, decision=decision, card=card, by="card")
 
 
 @transaction.atomic
@@ -115,23 +155,42 @@ def _release(
     return Released(operation=operation, so_pins=pins, new_so_pin=new_pin, secret=secret)
 
 
+UNRECOGNISED_CARD = (
+    "CIS does not recognise this card: the chip serial and the certificate on it are not a card "
+    "CIS issued. Ask your Local Smartcard Administrator."
+)
+
+
 def card_presented(*, chip_serial: str, certificate_der: bytes) -> Smartcard:
     """A card in a reader, recognised by its chip serial and the certificate it carries.
 
     This is what a holder without a working passcode can show: it identifies the card (and so
     whom to send a code to), and it is all the self-unlock start needs, since the code goes only
-    to the holder's own verified contact.
+    to the holder's own verified contact. The card is looked up by the certificate, never by the
+    chip serial alone, and every mismatch gets one answer, so that nobody learns from it (or
+    from its timing) whether a chip serial belongs to a card.
     """
-    card = find_card(chip_serial)
-    require_live(card)
-    link = current_link(card)
     try:
         presented = x509.load_der_x509_certificate(certificate_der)
     except ValueError:
         raise ValidationFailed(
             "The card's certificate cannot be read.", field="certificate"
         ) from None
-    if link is None or bytes(link.certificate.der) != presented.public_bytes(Encoding.DER):
+    link = (
+        CardCertificate.objects.select_related("card", "card__holder", "certificate")
+        .filter(certificate__serial_hex=serial_to_hex(presented.serial_number))
+        .first()
+    )
+    if (
+        link is None
+        or bytes(link.certificate.der) != presented.public_bytes(Encoding.DER)
+        or link.card.chip_serial != chip_serial.strip()
+    ):
+        raise NotPermitted(UNRECOGNISED_CARD)
+    card = link.card
+    require_live(card)
+    current = current_link(card)
+    if current is None or current.pk != link.pk:
         raise NotPermitted("The certificate on this card is not the one CIS issued for it.")
     return card
 
@@ -177,25 +236,19 @@ def card_self_unlock_send_code(*, actor: Actor, card: Smartcard, channel: str = 
     card = lock_card(card)
     decision = require(actor, Action.CARD_UNLOCK_SELF, card.holder)
     _require_unlockable(card)
-    now = clock.now()
-    recent = UnlockCode.objects.filter(card=card, created_at__gte=now - dt.timedelta(hours=1))
-    if recent.count() >= settings.CIS_OTP_MAX_PER_HOUR:
+    if codes.sent_too_often(UnlockCode.objects.filter(card=card)):
         raise RateLimited(
             "Too many unlock codes were asked for in the last hour. Try again later, or ask your "
             "Local Smartcard Administrator."
         )
     name, to = _destination(card, channel)
-    UnlockCode.objects.filter(card=card, used_at__isnull=True, superseded=False).update(
-        superseded=True
-    )
-    code = new_code(settings.CIS_OTP_DIGITS)
     masked = _mask(name, to)
-    sent = UnlockCode.objects.create(
+    sent, code = codes.issue(
+        UnlockCode.objects.filter(card=card),
+        purpose=f"{CODE_PURPOSE}:{card.pk}",
         card=card,
         channel=name,
         sent_to=masked,
-        code_digest=code_digest(code, purpose=f"{CODE_PURPOSE}:{card.pk}"),
-        expires_at=now + dt.timedelta(seconds=settings.CIS_OTP_LIFETIME_SECONDS),
     )
     holder = card.holder
     transaction.on_commit(
@@ -219,33 +272,10 @@ def card_self_unlock_verify(*, actor: Actor, card: Smartcard, code: str) -> Rele
         decision = require(actor, Action.CARD_UNLOCK_SELF, card.holder)
         _require_unlockable(card)
         latest = UnlockCode.objects.select_for_update().filter(card=card).first()
-        now = clock.now()
         if latest is None:
             raise InvalidState("No unlock code has been sent for this card. Ask for one first.")
-        if latest.used_at is not None:
-            raise InvalidState("This code has already been used. Ask for a new one.")
-        if latest.superseded:
-            raise InvalidState("A newer code was sent; use the latest one.")
-        if latest.expires_at <= now:
-            raise InvalidState("This code has expired (codes last 15 minutes). Ask for a new one.")
-        if latest.attempts >= settings.CIS_OTP_MAX_ATTEMPTS:
-            raise InvalidState("Too many wrong codes. Ask for a new one.")
-        cleaned = code.strip()
-        if not cleaned.isdigit() or not code_matches(
-            cleaned, latest.code_digest, purpose=f"{CODE_PURPOSE}:{card.pk}"
-        ):
-            latest.attempts += 1
-            latest.save(update_fields=["attempts", "updated_at"])
-            left = settings.CIS_OTP_MAX_ATTEMPTS - latest.attempts
-            wrong = WrongCode(
-                f"That code is not right. {left} attempt{'s' if left != 1 else ''} left."
-                if left
-                else "That code is not right, and no attempts are left. Ask for a new one.",
-                field="code",
-            )
-        else:
-            latest.used_at = now
-            latest.save(update_fields=["used_at", "updated_at"])
+        wrong = codes.check(latest, code, purpose=f"{CODE_PURPOSE}:{card.pk}")
+        if wrong is None:
             released = _release(
                 actor=actor,
                 decision=decision,

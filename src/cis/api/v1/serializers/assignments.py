@@ -40,17 +40,11 @@ class AssignmentCreateSerializer(serializers.Serializer[Any]):
     end_date = serializers.DateField(
         required=False, allow_null=True, help_text="Last day, if known; not before the start."
     )
-    request_ref = serializers.CharField(
-        default="", allow_blank=True, max_length=40, help_text=REQUEST_REF_HELP
-    )
 
 
 class AssignmentEndSerializer(serializers.Serializer[Any]):
     end_date = serializers.DateField(
         required=False, help_text="Last day held (default today); not before the start."
-    )
-    request_ref = serializers.CharField(
-        default="", allow_blank=True, max_length=40, help_text=REQUEST_REF_HELP
     )
 
 

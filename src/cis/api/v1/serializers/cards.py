@@ -47,6 +47,11 @@ class OperationOut(serializers.Serializer[Any]):
     secret = serializers.CharField(
         allow_blank=True, help_text="Self-unlock only: continues this operation without a sign-in."
     )
+    lock_report_key = serializers.CharField(
+        allow_blank=True,
+        help_text="SENSITIVE. The card's own key for reporting itself locked (base64), for the "
+        "agent to store on the card; blank when clearing a card.",
+    )
     passcode_policy = PasscodePolicyOut()
 
 
@@ -152,6 +157,20 @@ class SignInOut(serializers.Serializer[Any]):
     token = serializers.CharField()
     expires_at = serializers.DateTimeField()
     person = HolderRef()
+
+
+class LockReportIn(serializers.Serializer[Any]):
+    challenge = serializers.CharField(max_length=64, help_text="From POST agent/challenge/.")
+    mac = Base64Field(
+        help_text="HMAC-SHA256 by the card's lock-report key over "
+        "`CIS lock report v1\\0<challenge>\\0<chip serial>` (base64)."
+    )
+
+
+class LockReportOut(serializers.Serializer[Any]):
+    chip_serial = serializers.CharField()
+    status = serializers.CharField()
+    locked_at = serializers.DateTimeField(allow_null=True)
 
 
 class ExpiringOut(serializers.Serializer[Any]):

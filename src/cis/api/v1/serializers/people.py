@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from rest_framework import serializers
@@ -11,10 +13,13 @@ from cis.core.validators import normalise_email, normalise_mobile
 from cis.people.models import AssuranceLevel, ContactChannel, PersonKind, PersonStatus
 from cis.people.services import DOCUMENT_TYPES
 
-from .fields import EmailAddressField, MobileField, UserIdField
+from .fields import EmailAddressField, MobileField
 from .refs import PersonRefSerializer, RegistrationAuthorityRefSerializer
 
-REQUEST_REF_HELP = "The workflow request this change applies, if any."
+REQUEST_REF_HELP = (
+    "The approved request this change applied, if any: set by CIS when it applies the request, "
+    "never sent by a caller."
+)
 
 
 class PersonSummarySerializer(serializers.Serializer[Any]):
@@ -37,6 +42,9 @@ class PersonSummarySerializer(serializers.Serializer[Any]):
 
 class PersonDetailSerializer(PersonSummarySerializer):
     date_of_birth = serializers.DateField(allow_null=True, help_text="Date of birth.")
+    access_ends_on = serializers.DateField(
+        allow_null=True, help_text="RPA and temporary access: the last day it may act."
+    )
     email = serializers.CharField(help_text="Contact email address ('' if none).")
     email_verified_at = serializers.DateTimeField(
         allow_null=True, help_text="When the email was proven with a one-time code."
@@ -83,12 +91,23 @@ class PersonCreateSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(
         choices=PersonKind.choices, default=PersonKind.PERSON, help_text="The kind of identity."
     )
+    access_ends_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="RPA (at most 365 days ahead) and temporary access (90): required; the last "
+        "day the profile may act.",
+    )
     acknowledged_duplicates = serializers.ListField(
-        child=UserIdField(),
+        child=serializers.RegexField(
+            r"^([0-9]{12}|outside-scope)$",
+            error_messages={"invalid": "Enter a user id of 12 digits, or outside-scope."},
+        ),
         default=list,
         help_text=(
             "User ids of probable duplicates (from an earlier 409 probable_duplicate) that the "
-            "caller has checked and confirmed are different people."
+            "caller has checked and confirmed are different people; 'outside-scope' for a "
+            "possible duplicate among people the caller may not see (the RA checks it)."
         ),
     )
 
@@ -107,9 +126,6 @@ class PersonUpdateSerializer(serializers.Serializer[Any]):
     professional_number = serializers.CharField(
         required=False, allow_blank=True, max_length=30, help_text="Registration number."
     )
-    request_ref = serializers.CharField(
-        default="", allow_blank=True, max_length=40, help_text=REQUEST_REF_HELP
-    )
 
 
 class IdentityCheckCreateSerializer(serializers.Serializer[Any]):
@@ -126,6 +142,21 @@ class IdentityCheckCreateSerializer(serializers.Serializer[Any]):
     notes = serializers.CharField(
         default="", allow_blank=True, max_length=500, help_text="Anything the checker noted."
     )
+    photo = serializers.CharField(
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="A photo of the person taken at the check: a JPEG or PNG of at most 2 MB, "
+        "base64-encoded.",
+    )
+
+    def validate_photo(self, value: str | None) -> bytes | None:
+        if not value:
+            return None
+        try:
+            return base64.b64decode(value, validate=True)
+        except (ValueError, binascii.Error):
+            raise serializers.ValidationError("The photo must be base64-encoded.") from None
 
 
 class IdentityCheckSerializer(serializers.Serializer[Any]):
@@ -142,20 +173,19 @@ class IdentityCheckSerializer(serializers.Serializer[Any]):
         help_text="The RA ID Checker or Agent who saw the documents (null: the server console).",
     )
     notes = serializers.CharField(help_text="The checker's notes.")
+    has_photo = serializers.SerializerMethodField(help_text="Whether a photo was taken.")
     created_at = serializers.DateTimeField(help_text="When the check was recorded.")
+
+    def get_has_photo(self, check: Any) -> bool:
+        return bool(check.photo)
 
 
 class PersonCloseSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=500, help_text="Why the profile is being closed.")
-    request_ref = serializers.CharField(
-        default="", allow_blank=True, max_length=40, help_text=REQUEST_REF_HELP
-    )
 
 
 class PersonReopenSerializer(serializers.Serializer[Any]):
-    request_ref = serializers.CharField(
-        default="", allow_blank=True, max_length=40, help_text=REQUEST_REF_HELP
-    )
+    """Reopening takes no fields: who reopened it and when are recorded by CIS."""
 
 
 class ContactConfirmedSerializer(serializers.Serializer[Any]):
@@ -200,3 +230,7 @@ class ContactVerificationSerializer(serializers.Serializer[Any]):
 
 class ContactVerificationConfirmSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(max_length=12, help_text="The one-time code that was sent.")
+
+
+class AccessExtendSerializer(serializers.Serializer[Any]):
+    ends_on = serializers.DateField(help_text="The new last day (within the kind's limit).")

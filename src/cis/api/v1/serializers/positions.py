@@ -60,6 +60,36 @@ class PositionCreateSerializer(serializers.Serializer[Any]):
     )
 
 
+class PositionUpdateSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(required=False, max_length=200, help_text="A new name.")
+    job_roles = serializers.ListField(
+        child=serializers.CharField(max_length=16),
+        required=False,
+        min_length=1,
+        help_text="The whole new list of job role codes (replaces the old).",
+    )
+    activities = serializers.ListField(
+        child=serializers.CharField(max_length=16),
+        required=False,
+        help_text="The whole new list of activity codes: everything the holders may do.",
+    )
+    workgroups = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, help_text="Workgroup names."
+    )
+    area_of_work = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, help_text="Area of work code; '' clears."
+    )
+    assignable = serializers.BooleanField(
+        required=False, help_text="Whether Sponsors may assign it directly."
+    )
+
+
+class PositionRetireSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(
+        default="", allow_blank=True, max_length=500, help_text="Why; kept in the audit trail."
+    )
+
+
 class PositionFilterSerializer(serializers.Serializer[Any]):
     organisation = OdsCodeField(
         required=False, help_text="Only positions at the organisation with this ODS code."

@@ -29,5 +29,5 @@ class CatalogueEntrySerializer(serializers.Serializer[Any]):
 
 class JobRoleSerializer(CatalogueEntrySerializer):
     full_code = serializers.CharField(
-        help_text="The full role code, sector:group:role, e.g. S8001:G8005:R8000."
+        help_text="The full role code, sector:group:role, e.g. S8000:G8000:R8000."
     )

@@ -60,17 +60,11 @@ class RightGrantCreateSerializer(serializers.Serializer[Any]):
     end_date = serializers.DateField(
         required=False, allow_null=True, help_text="Last day, if any; not before the start."
     )
-    request_ref = serializers.CharField(
-        default="", allow_blank=True, max_length=40, help_text=REQUEST_REF_HELP
-    )
 
 
 class RightRevokeSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(
         default="", allow_blank=True, max_length=500, help_text="Why it is revoked."
-    )
-    request_ref = serializers.CharField(
-        default="", allow_blank=True, max_length=40, help_text=REQUEST_REF_HELP
     )
 
 

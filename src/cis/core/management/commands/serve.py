@@ -1,4 +1,13 @@
-"""`cis serve`: the production server, gunicorn in front of cis.config.wsgi, static files ready."""
+"""`cis serve`: the production server, gunicorn in front of cis.config.wsgi, static files ready.
+
+Shaped for the work: one process per core (CIS is CPU-bound in Python, so more processes than
+cores only take turns), each with several threads (`gthread`), so that a worker waiting on the
+database (a PostgreSQL commit waits for the disk) serves another request meanwhile and enough
+transactions are in flight for PostgreSQL's group commit; keep-alive, so that a client (a
+relying party, an OCSP client, a load balancer) does not pay a TCP handshake per request; and
+no access log unless asked for, since a line written per request is paid on the hot path (a
+proxy in front, such as nginx, keeps one anyway).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +39,10 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships n
         return application
 
 
+DEFAULT_THREADS = 8
+KEEPALIVE_SECONDS = 15
+
+
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "")
     return int(value) if value.isdigit() else default
@@ -44,8 +57,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=_env_int("CIS_WORKERS", 2),
-            help="worker processes (default 2, or $CIS_WORKERS)",
+            default=_env_int("CIS_WORKERS", os.cpu_count() or 2),
+            help="worker processes (default one per core, or $CIS_WORKERS)",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=_env_int("CIS_THREADS", DEFAULT_THREADS),
+            help=f"threads per worker (default {DEFAULT_THREADS}, or $CIS_THREADS)",
+        )
+        parser.add_argument(
+            "--access-log",
+            action="store_true",
+            default=os.environ.get("CIS_ACCESS_LOG", "") in ("1", "true", "yes"),
+            help="log every request to standard output (off by default; $CIS_ACCESS_LOG=1)",
         )
         parser.add_argument(
             "--skip-collectstatic",
@@ -56,6 +81,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["workers"] < 1:
             raise CommandError("--workers must be at least 1.")
+        if options["threads"] < 1:
+            raise CommandError("--threads must be at least 1.")
         self._check_migrated()
         self._check_port_free(options["host"], options["port"])
         if not options["skip_collectstatic"]:
@@ -63,16 +90,23 @@ class Command(BaseCommand):
         # Workers are forked from this process: they must not inherit its database connections.
         connections.close_all()
         bind = f"{options['host']}:{options['port']}"
-        self.stdout.write(f"Serving CIS on http://{bind} with {options['workers']} workers")
+        self.stdout.write(
+            f"Serving CIS on http://{bind} with {options['workers']} workers "
+            f"x {options['threads']} threads"
+        )
         self.stdout.flush()
         GunicornServer(
             {
                 "bind": bind,
                 "workers": options["workers"],
-                "worker_class": "sync",
+                "worker_class": "gthread",
+                "threads": options["threads"],
+                "worker_connections": 1000,
+                "keepalive": KEEPALIVE_SECONDS,
+                "backlog": 2048,
                 "timeout": 60,
                 "graceful_timeout": 20,
-                "accesslog": "-",
+                "accesslog": "-" if options["access_log"] else None,
                 "errorlog": "-",
                 "proc_name": "cis",
                 # Its default control socket lives in $HOME, shared by every installation.

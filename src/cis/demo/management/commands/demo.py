@@ -6,6 +6,7 @@ import atexit
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -14,9 +15,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import NoReverseMatch, reverse
 
 from cis.demo import cast
+from cis.demo.cards import ensure_demo_cards
 from cis.demo.personas import persona_records, write_personas
 from cis.demo.world import build_world
-from cis.smartcards.provisioning import ensure_persona_cards
 from cis.workflow.demo import build_demo_requests
 
 HOST = "127.0.0.1"
@@ -44,7 +45,9 @@ class Command(BaseCommand):
             self.say(f"Added {requests} requests to the RA's queue (open, escalated and closed).")
         records = persona_records()
         path = write_personas(records)
-        ensure_persona_cards(records)
+        cards = ensure_demo_cards(records)
+        if cards:
+            self.say(f"Issued the demo's cards: {', '.join(cards)}.")
         url = f"http://{HOST}:{options['port']}/"
         if options["no_serve"]:
             self.stdout.write(self._banner(url, path, records, serving=False))
@@ -106,8 +109,13 @@ class Command(BaseCommand):
         lines += [
             "",
             f"Each persona's card passcode is {cast.DEMO_PASSCODE}; their card SPECs for "
-            "`cis-agent --card` are in the personas file.",
+            "`cis-agent --card` are in the personas file. Blank cards for issuing at the RA "
+            f"workstation: {Path(settings.DATA_DIR).resolve() / 'cards'}/blank-N.card.",
+            "",
+            "Journeys, and who to sign in as:",
         ]
+        for journey in cast.JOURNEYS:
+            lines += [f"  {journey.title}: {journey.who}", f"    {journey.how}"]
         if serving:
             lines += ["Press Ctrl+C to stop the server.", ""]
         else:

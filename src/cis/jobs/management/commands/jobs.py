@@ -6,7 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cis.jobs.registry import JOBS, JobIncomplete
+from cis.jobs.models import JobResult
+from cis.jobs.registry import JOBS, JobIncomplete, job_run_count
 
 
 class Command(BaseCommand):
@@ -39,11 +40,14 @@ class Command(BaseCommand):
             except JobIncomplete as exc:
                 failures.append(name)
                 self.stderr.write(f"{name}: {exc}")
+                job_run_count(name, JobResult.INCOMPLETE, str(exc))
                 continue
             except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
                 failures.append(name)
                 self.stderr.write(f"{name}: failed: {type(exc).__name__}: {exc}")
+                job_run_count(name, JobResult.FAILED, type(exc).__name__)
                 continue
             self.stdout.write(f"{name}: {outcome}")
+            job_run_count(name, JobResult.OK, outcome)
         if failures:
             raise CommandError(f"{len(failures)} job(s) failed: {', '.join(failures)}")

@@ -3,6 +3,7 @@ server console."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from django.core.management.base import CommandParser
@@ -28,6 +29,7 @@ from cis.people.services import (
     contact_confirm_in_person,
     person_close,
     person_create,
+    person_extend_access,
     person_reopen,
     person_verify_identity,
 )
@@ -47,6 +49,7 @@ class Command(DirectoryCommand):
         "confirm-contact": "Record an email or mobile confirmed in person (no code is sent).",
         "close": "Close a person's profile.",
         "reopen": "Reopen a closed profile.",
+        "extend-access": "Renew an RPA or temporary-access profile to a new end date.",
     }
 
     def explain(self, exc: DomainError) -> str:
@@ -64,6 +67,12 @@ class Command(DirectoryCommand):
         parser.add_argument("--professional-body", default="", help="e.g. GPhC, GMC, NMC")
         parser.add_argument("--professional-number", default="")
         parser.add_argument("--kind", choices=PersonKind.values, default=PersonKind.PERSON)
+        parser.add_argument(
+            "--access-ends",
+            type=date_arg,
+            default=None,
+            help="rpa (at most 365 days ahead) and temporary (90): the last day it may act",
+        )
         parser.add_argument(
             "--ack-duplicate",
             nargs="+",
@@ -85,6 +94,7 @@ class Command(DirectoryCommand):
             professional_body=options["professional_body"],
             professional_number=options["professional_number"],
             kind=options["kind"],
+            access_ends_on=options["access_ends"],
             acknowledged_duplicates=options["ack_duplicate"],
         )
         text = (
@@ -128,15 +138,27 @@ class Command(DirectoryCommand):
         )
         parser.add_argument("--checked-on", type=date_arg, default=None, help="YYYY-MM-DD")
         parser.add_argument("--notes", default="")
+        parser.add_argument(
+            "--photo", default=None, metavar="FILE", help="a JPEG or PNG taken at the check"
+        )
 
     def do_verify(self, actor: Actor, options: dict[str, Any]) -> Result:
         person = self.person(actor, options["user_id"])
+        photo = None
+        if options["photo"]:
+            try:
+                photo = Path(options["photo"]).read_bytes()
+            except OSError as exc:
+                raise ValidationFailed(
+                    f"Cannot read the photo {options['photo']}: {exc.strerror}.", field="photo"
+                ) from None
         check = person_verify_identity(
             actor=actor,
             person=person,
             document_types=options["documents"],
             checked_on=options["checked_on"],
             notes=options["notes"],
+            photo=photo,
         )
         person.refresh_from_db()
         text = (
@@ -182,6 +204,16 @@ class Command(DirectoryCommand):
         person = person_reopen(actor=actor, person=self.person(actor, options["user_id"]))
         text = f"Reopened the profile of {person}: {person.get_status_display()}."
         return text, person_data(person)
+
+    def arguments_extend_access(self, parser: CommandParser) -> None:
+        parser.add_argument("user_id")
+        parser.add_argument("--until", required=True, type=date_arg, help="the new last day")
+
+    def do_extend_access(self, actor: Actor, options: dict[str, Any]) -> Result:
+        person = person_extend_access(
+            actor=actor, person=self.person(actor, options["user_id"]), ends_on=options["until"]
+        )
+        return f"{person}'s access now ends on {person.access_ends_on}.", person_data(person)
 
 
 def _contact(value: str, verified: bool) -> str:

@@ -15,6 +15,27 @@ from cis_agent.cards.base import CardError
 from cis_agent.cards.spec import open_card
 
 
+def _passcode(*, from_stdin: bool) -> str:
+    """The holder's passcode: one line of standard input, or asked for on the terminal."""
+    if from_stdin:
+        passcode = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        raise CommandError(
+            "No terminal to ask for the holder's passcode on: give --passcode-stdin and write "
+            "the passcode on standard input."
+        )
+    else:
+        import getpass  # noqa: PLC0415 - only for an interactive console
+
+        try:
+            passcode = getpass.getpass("Holder's passcode: ")
+        except (EOFError, KeyboardInterrupt):
+            raise CommandError("No passcode given; nothing was issued.") from None
+    if not passcode:
+        raise CommandError("No passcode given; nothing was issued.")
+    return passcode
+
+
 class Command(BaseCommand):
     help = "Issue a card from the server console: `cis card issue --person USER_ID --card SPEC`."
 
@@ -35,12 +56,7 @@ class Command(BaseCommand):
         person = Person.objects.filter(user_id=options["person"]).first()
         if person is None:
             raise CommandError(f"No person with user id {options['person']}.")
-        if options["passcode_stdin"]:
-            passcode = sys.stdin.readline().rstrip("\r\n")
-        else:
-            import getpass  # noqa: PLC0415 - only for an interactive console
-
-            passcode = getpass.getpass("Holder's passcode: ")
+        passcode = _passcode(from_stdin=options["passcode_stdin"])
         spec: str = options["card"]
         try:
             if spec.startswith("virtual:"):

@@ -1,0 +1,1 @@
+"""Database backends CIS wraps: PostgreSQL with time limits (cis.core.dbguard)."""

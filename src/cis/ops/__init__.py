@@ -1,0 +1,1 @@
+"""Running CIS for real: readiness, metrics, and what operators scrape and probe."""

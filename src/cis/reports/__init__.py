@@ -1,0 +1,1 @@
+"""Reports: figures about the people, cards and organisations in the viewer's scope."""

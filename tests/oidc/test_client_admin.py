@@ -1,0 +1,85 @@
+"""The service desk's OIDC clients: register, rotate the secret, retire; nobody else may."""
+
+from __future__ import annotations
+
+import pytest
+from oauth2_provider.models import Application
+
+from cis.audit.models import AuditEvent
+from cis.authz.policy import CONSOLE
+from cis.core.errors import NotFound, NotPermitted, ValidationFailed
+from cis.oidc.clients import (
+    check_client_secret,
+    oidc_client_get,
+    oidc_client_register,
+    oidc_client_retire,
+    oidc_client_rotate_secret,
+)
+from cis.oidc.models import RetiredClient
+from cis.rights.models import Right
+from tests.factories.directory import PersonFactory, RightGrantFactory
+from tests.live import LiveCis
+
+URI = "https://ehr.example.org/callback"
+
+
+@pytest.mark.django_db
+def test_rotate_then_retire() -> None:
+    desk = PersonFactory()
+    RightGrantFactory(person=desk, right=Right.SERVICE_DESK)
+    made = oidc_client_register(actor=desk, name="Synthetic EHR", redirect_uris=[URI])
+    client_id = made.application.client_id
+    rotated = oidc_client_rotate_secret(actor=desk, client_id=client_id)
+    stored = Application.objects.get(client_id=client_id).client_secret
+    assert check_client_secret(rotated.client_secret, stored)
+    assert not check_client_secret(made.client_secret, stored)
+    with pytest.raises(ValidationFailed):
+        oidc_client_retire(actor=desk, client_id=client_id, reason=" ")
+    retired = oidc_client_retire(actor=desk, client_id=client_id, reason="System replaced")
+    assert retired.retired_by_name == desk.full_name
+    assert not Application.objects.filter(client_id=client_id).exists()
+    assert RetiredClient.objects.filter(client_id=client_id).exists()
+    with pytest.raises(NotFound, match="retired"):
+        oidc_client_get(actor=desk, client_id=client_id)
+    events = AuditEvent.objects.filter(target_ref=client_id)
+    assert {e.action for e in events} == {"oidc_client.manage"}  # the action the policy allowed
+    assert sorted(e.after["step"] for e in events) == ["registered", "retired", "secret_rotated"]
+
+
+@pytest.mark.django_db
+def test_only_the_service_desk_manages_clients() -> None:
+    made = oidc_client_register(actor=CONSOLE, name="Synthetic EHR", redirect_uris=[URI])
+    manager = PersonFactory()
+    RightGrantFactory(person=manager, right=Right.RA_MANAGER)
+    for attempt in (
+        lambda: oidc_client_rotate_secret(actor=manager, client_id=made.application.client_id),
+        lambda: oidc_client_retire(actor=manager, client_id=made.application.client_id, reason="x"),
+    ):
+        with pytest.raises(NotPermitted):
+            attempt()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_service_desk_administers_clients_over_http(live_demo: LiveCis) -> None:
+    desk = live_demo.persona("Sophie Brennan")["user_id"]
+    with live_demo.signed_in(desk) as client:
+        made = client.post(
+            "/api/v1/oidc-clients/", json={"name": "Synthetic EHR", "redirect_uris": [URI]}
+        )
+        assert made.status_code == 201, made.text
+        client_id, first = made.json()["client_id"], made.json()["client_secret"]
+        listed = client.get("/api/v1/oidc-clients/").json()
+        assert client_id in {c["client_id"] for c in listed}
+        assert "client_secret" not in client.get(f"/api/v1/oidc-clients/{client_id}/").json()
+        rotated = client.post(f"/api/v1/oidc-clients/{client_id}/rotate-secret/")
+        assert rotated.status_code == 200 and rotated.json()["client_secret"] != first
+        bad = client.post(f"/api/v1/oidc-clients/{client_id}/retire/", json={})
+        assert bad.status_code == 400
+        retired = client.post(
+            f"/api/v1/oidc-clients/{client_id}/retire/", json={"reason": "Replaced"}
+        )
+        assert retired.status_code == 200, retired.text
+        assert client.get(f"/api/v1/oidc-clients/{client_id}/").status_code == 404
+    holder = live_demo.persona("Jack Pearson")["user_id"]
+    with live_demo.signed_in(holder) as client:
+        assert client.get("/api/v1/oidc-clients/").status_code == 403

@@ -28,6 +28,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
 
 from cis.audit.trail import record_many
+from cis.authz.actions import Action
 from cis.authz.policy import CONSOLE
 from cis.core import clock, sql
 from cis.core.errors import InvalidState
@@ -135,6 +136,16 @@ STAFF_WEIGHT: dict[str, int] = {
 GP_LETTERS = "ABCDEGHJKLMNP"
 PRACTICE_NAMES = ("Medical Centre", "Surgery", "Health Centre", "Family Practice")
 BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+# The action the service audits for each decided state: approving a request whose change is made
+# at once applies it, so an applied request was audited as an approval.
+DECISION_ACTION = {
+    RequestState.APPLIED: Action.REQUEST_APPROVE,
+    RequestState.REJECTED: Action.REQUEST_REJECT,
+    RequestState.CANCELLED: Action.REQUEST_CANCEL,
+    RequestState.EXPIRED: Action.REQUEST_EXPIRE,
+}
 
 
 @dataclass
@@ -733,7 +744,7 @@ class _Generator:
             )
             self._audit(
                 raised,
-                "request.raise",
+                str(Action.REQUEST_RAISE),
                 ref,
                 subject_ref,
                 org.code,
@@ -756,7 +767,7 @@ class _Generator:
                 )
                 self._audit(
                     decided,
-                    f"request.{state}",
+                    str(DECISION_ACTION[state]),
                     ref,
                     subject_ref,
                     org.code,
@@ -777,7 +788,7 @@ class _Generator:
             if issued >= year_ago:
                 self._audit(
                     issued,
-                    "certificate.issue",
+                    str(Action.CERTIFICATE_ISSUE),
                     serial,
                     f"{500000000000 + person - 1}",
                     "",
@@ -788,7 +799,7 @@ class _Generator:
             if revoked is not None and revoked >= year_ago:
                 self._audit(
                     revoked,
-                    "certificate.revoke",
+                    str(Action.CERTIFICATE_REVOKE),
                     serial,
                     f"{500000000000 + person - 1}",
                     "",

@@ -8,13 +8,17 @@ from types import SimpleNamespace
 import pytest
 
 from cis.audit.models import AuditEvent
+from cis.audit.refusals import REFUSAL_ACTIONS
 from cis.audit.selectors import AuditFilter, audit_search, may_view_audit
 from cis.audit.sentences import (
+    REFUSED_NOUNS,
+    REFUSED_VERBS,
     card_history_sentences,
     event_sentence,
     event_sentences,
     rule_words,
 )
+from cis.authz.actions import Action
 from cis.authz.policy import CONSOLE
 from cis.core import clock
 
@@ -79,6 +83,51 @@ def test_events_read_as_sentences(
     assert sentences["catalogue"] == "Server console operator loaded the role catalogue."
     unknown = AuditEvent(actor_name="A", action="x.y", target_type="t", target_ref="1")
     assert event_sentence(unknown) == "A did x.y on t 1."
+
+
+@pytest.mark.parametrize(
+    ("refused", "target", "words"),
+    [
+        ("person.view", ("person", "500000000001"), "was refused permission to see 500000000001."),
+        (
+            "card.unlock_assisted",
+            ("smartcard", "CHIP-1"),
+            "was refused permission to unlock the smartcard CHIP-1.",
+        ),
+        (
+            "certificate.revoke",
+            ("certificate", "0A1B"),
+            "was refused permission to revoke certificate 0A1B.",
+        ),
+        ("audit.view", ("", ""), "was refused permission to see the audit trail."),
+        ("person.search", ("", ""), "was refused permission to search people."),
+        ("something.new", ("", ""), "was refused permission for something.new."),
+    ],
+)
+def test_a_refusal_reads_as_words_not_as_the_actions_name(
+    refused: str, target: tuple[str, str], words: str
+) -> None:
+    event = AuditEvent(
+        actor_name="Ann Example",
+        action="access.refused",
+        target_type=target[0],
+        target_ref=target[1],
+        after={"refused": refused, "reason": "outside your organisations"},
+    )
+    assert event_sentence(event) == f"Ann Example {words}"
+
+
+def test_every_action_that_can_be_refused_has_words() -> None:
+    wordless = [
+        str(action)
+        for action in Action
+        if action not in REFUSAL_ACTIONS
+        and (
+            action.partition(".")[0] not in REFUSED_NOUNS
+            or action.partition(".")[2] not in REFUSED_VERBS
+        )
+    ]
+    assert wordless == []
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,7 @@ def test_a_refusal_is_logged_and_audited_under_the_requests_id(
     assert event.after["reason"]
     assert event.correlation_id == request_id
     assert event.channel == "api"
-    assert "was refused person.view on" in event_sentence(event)
+    assert f"was refused permission to see {someone.user_id}." in event_sentence(event)
     logged = [e for e in log_entries(captured) if e["logger"] == "cis.audit.refusals"]
     assert len(logged) == 1
     assert logged[0]["correlation_id"] == request_id

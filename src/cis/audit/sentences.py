@@ -77,7 +77,7 @@ VERBS: dict[str, str] = {
     "pki.ca_create": "created the certificate authority {target}",
     "pki.ocsp_signer_issue": "issued a new OCSP responder certificate",
     # Refusals (cis.audit.refusals): what was refused is in the event's "after".
-    "access.refused": "was refused {refused} on {target}",
+    "access.refused": "was refused permission on {target}",  # in words by _refused_words
     "sign_in.failed": "failed to sign in ({refused})",
 }
 
@@ -95,6 +95,88 @@ STEPS: dict[str, str] = {
     "secret_rotated": ": a new client secret issued",
     "retired": ": retired",
 }
+
+
+# A refused action in words, "was refused permission to <verb> <target>": the verb by the
+# action's second part, the thing by its first when the refusal names no target.
+REFUSED_VERBS: dict[str, str] = {
+    "view": "see",
+    "search": "search",
+    "create": "create",
+    "update": "change",
+    "update_details": "change the personal details of",
+    "update_contact": "change the contact details of",
+    "confirm_contact": "confirm the contact details of",
+    "verify_identity": "verify the identity of",
+    "close": "close",
+    "reopen": "reopen",
+    "move": "move",
+    "manage": "manage",
+    "run": "run",
+    "retire": "retire",
+    "end": "end",
+    "grant": "grant",
+    "revoke": "revoke",
+    "raise": "raise",
+    "approve": "approve",
+    "reject": "reject",
+    "cancel": "cancel",
+    "escalate": "escalate",
+    "expire": "expire",
+    "fulfil": "complete",
+    "comment": "comment on",
+    "reassign": "reassign",
+    "issue": "issue",
+    "report_locked": "report locked",
+    "unlock_assisted": "unlock",
+    "unlock_self": "unlock with a one-time code",
+    "change_passcode": "change the passcode of",
+    "renew": "renew",
+    "renew_expired": "renew the expired certificate on",
+    "report_loss": "report lost",
+    "repair": "repair",
+    "clear": "clear",
+    "replace": "replace",
+    "task": "hand a card task to the agent for",
+    "sign_in": "sign in",
+    "sign_out": "sign out",
+    "start": "start",
+    "select_role": "choose the role of",
+    "flag_shared_card": "flag",
+    "register": "register",
+    "ca_create": "create a certificate authority",
+    "ocsp_signer_issue": "issue an OCSP responder certificate",
+}
+REFUSED_NOUNS: dict[str, str] = {
+    "person": "people",
+    "organisation": "organisations",
+    "ra": "Registration Authorities",
+    "catalogue": "the role catalogue",
+    "import": "imports",
+    "position": "positions",
+    "assignment": "positions held",
+    "right": "rights",
+    "audit": "the audit trail",
+    "report": "reports",
+    "request": "requests",
+    "approval_policy": "approval policies",
+    "card": "smartcards",
+    "agent": "the workstation agent",
+    "session": "sign-in sessions",
+    "authenticator": "security keys",
+    "oidc_client": "clinical systems",
+    "certificate": "certificates",
+    "pki": "",
+}
+
+
+def _refused_words(action: str, target: str | None) -> str:
+    """What was refused, in words: "permission to see Jack Pearson (500000000001)"."""
+    noun, _, verb = action.partition(".")
+    if verb not in REFUSED_VERBS or noun not in REFUSED_NOUNS:
+        return f"permission for {action}" + (f" on {target}" if target else "")
+    thing = target if target is not None else REFUSED_NOUNS[noun]
+    return " ".join(part for part in ("permission to", REFUSED_VERBS[verb], thing) if part)
 
 
 def _person(user_id: str, names: Mapping[str, str]) -> str:
@@ -139,8 +221,10 @@ def event_sentence(event: AuditEvent, names: Mapping[str, str] | None = None) ->
     right = Right(right_code).label if right_code in Right.values else str(right_code)
     template = VERBS.get(event.action)
     refused = str((event.after or {}).get("refused", ""))
-    if event.action == "access.refused" and not event.target_type:
-        template = "was refused {refused}"
+    if event.action == "access.refused":
+        template = "was refused " + _refused_words(
+            refused, _target(event, names) if event.target_type else None
+        ).replace("{", "{{").replace("}", "}}")
     if template is None:
         did = f"did {event.action} on {event.target_type} {event.target_ref}"
     else:

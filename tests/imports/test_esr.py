@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 
 import pytest
 
 from cis.audit.models import AuditEvent
 from cis.authz.policy import CONSOLE
+from cis.core.errors import ValidationFailed
 from cis.imports.esr import COLUMNS
 from cis.imports.models import HrRecord
 from cis.imports.services import import_file
@@ -255,3 +257,15 @@ def test_a_file_without_the_header_is_refused(places: dict[str, Organisation]) -
 
     with pytest.raises(ValidationFailed, match="lacks"):
         _esr(_row("Starter", "99000040"))
+
+
+def test_the_cycle_collector_is_back_on_after_a_file_good_or_bad(
+    places: dict[str, Organisation],
+) -> None:
+    """Imports pause Python's cycle collector; the jobs runner goes on for days after them."""
+    assert gc.isenabled()
+    assert import_file(actor=CONSOLE, kind="esr", data=sample("esr"), filename="esr.csv").applied
+    assert gc.isenabled()
+    with pytest.raises(ValidationFailed):
+        import_file(actor=CONSOLE, kind="esr", data=b"not,an,esr,file\n1,2,3,4\n", filename="x.csv")
+    assert gc.isenabled()

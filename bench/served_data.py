@@ -206,7 +206,7 @@ def login_answers(cards: list[dict[str, Any]], count: int) -> list[Line]:
 
     from cis.core import clock  # noqa: PLC0415
     from cis.signin.models import ChallengePurpose, LoginChallenge  # noqa: PLC0415
-    from cis_agent.login import signin_message  # noqa: PLC0415
+    from cis_wire.messages import signin_message  # noqa: PLC0415
 
     now = clock.now()
     challenges = [

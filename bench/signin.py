@@ -161,7 +161,7 @@ def smartcard_logins(bench: Bench) -> Callable[[], None]:
     from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
     from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
 
-    from cis_agent.login import signin_message  # noqa: PLC0415
+    from cis_wire.messages import signin_message  # noqa: PLC0415
 
     cards = bench.share(itertools.cycle(_world(bench)["cards"]))  # no card on two workstations
     client = bench.client

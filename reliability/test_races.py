@@ -54,7 +54,7 @@ from cis.workflow.apply import IdentityEvidence
 from cis.workflow.approval_policy import approval_policy_set
 from cis.workflow.models import Escalation, Notification, Request, RequestApproval
 from cis.workflow.states import RequestState, RequestType
-from cis_agent.protocol import renewal_message
+from cis_wire.messages import renewal_message
 
 from .conftest import Figures, Scale
 from .processes import start_cis

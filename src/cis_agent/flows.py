@@ -15,7 +15,8 @@ from typing import Any, Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from . import protocol
+from cis_wire import messages
+
 from .cards.base import (
     Card,
     CardError,
@@ -105,7 +106,7 @@ def report_lock(card: Card, server: Server) -> Json:
     serial = card.serial()
     challenge = server.login_challenge()
     mac = card.lock_report_mac(
-        protocol.lock_report_message(challenge=challenge, chip_serial=serial)
+        messages.lock_report_message(challenge=challenge, chip_serial=serial)
     )
     if mac is None:
         return server.report_locked(chip_serial=serial)
@@ -138,7 +139,7 @@ def login(*, card: Card, server: Server, passcode: str, progress: Progress = _qu
     try:
         with card.session(passcode) as session:
             signature = session.sign(
-                cert.key_id, protocol.login_message(challenge=challenge, chip_serial=serial)
+                cert.key_id, messages.login_message(challenge=challenge, chip_serial=serial)
             )
     except CardLocked:
         _report_lock(card, server)
@@ -322,7 +323,7 @@ def renew(
             csr_der = x509.load_pem_x509_csr(csr).public_bytes(serialization.Encoding.DER)
             proof = session.sign(
                 old.key_id,
-                protocol.renewal_message(
+                messages.renewal_message(
                     challenge=operation["challenge"], chip_serial=serial, csr_der=csr_der
                 ),
             )

@@ -22,24 +22,12 @@ from typing import Any
 import click
 import httpx
 
+from cis_wire.messages import signin_message
+
 from . import flows
 from .api import ApiClient
 from .cards.base import Card, CardError, CardLocked, StoredCertificate, newest_valid
 from .errors import CARD_PROBLEM, NOT_SIGNED_IN, SERVER_DOWN, AgentError, from_http
-
-SIGNED_PREFIX = b"CIS-SIGNIN-v1\x00"
-
-
-def signin_message(*, challenge_id: str, nonce: str, chip_serial: str) -> bytes:
-    """What the card signs; cis.signin.smartcard.signin_message builds the same bytes."""
-    return (
-        SIGNED_PREFIX
-        + challenge_id.encode()
-        + b"\x00"
-        + nonce.encode()
-        + b"\x00"
-        + chip_serial.encode()
-    )
 
 
 @dataclass(frozen=True)

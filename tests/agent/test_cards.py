@@ -23,9 +23,10 @@ from cis_agent.cards.base import (
     WrongPasscode,
     WrongSoPin,
 )
-from cis_agent.cards.csr import build_csr, verify_signature
+from cis_agent.cards.csr import build_csr
 from cis_agent.cards.spec import open_card, parse_spec
 from cis_agent.cards.virtual import VirtualCard
+from cis_wire.signatures import verify_signature
 
 from .tokens import TRANSPORT_SO_PIN
 

@@ -14,8 +14,9 @@ from django.test import Client
 from cis.audit.models import AuditEvent
 from cis.audit.verify import verify
 from cis.smartcards.models import Smartcard
-from cis_agent import cli, login, protocol
+from cis_agent import cli, login
 from cis_agent.cards.base import Card, CardError
+from cis_wire import messages
 
 from .conftest import Agent, Cast
 
@@ -35,7 +36,7 @@ def _report(client: Client, chip_serial: str, challenge: str, mac: bytes) -> Any
 
 
 def _mac(card: Card, challenge: str, chip_serial: str | None = None) -> bytes:
-    message = protocol.lock_report_message(
+    message = messages.lock_report_message(
         challenge=challenge, chip_serial=chip_serial or card.serial()
     )
     mac = card.lock_report_mac(message)

@@ -44,6 +44,7 @@ from cis.smartcards.models import Smartcard
 from cis.smartcards.states import CardStatus
 from cis_agent import login
 from cis_agent.cards.base import Card
+from cis_wire import messages
 from tests.factories.directory import AssignmentFactory, OrganisationFactory, PositionFactory
 from tests.oidc.support import Holder
 
@@ -66,7 +67,7 @@ RATE_COUNT_STATEMENTS = 2
 def _answer(http: httpx.Client, card: Card, workstation: str = "WS-COST") -> httpx.Response:
     challenge = http.post("/signin/agent/challenge").json()
     cert = login.presented(card)
-    message = login.signin_message(
+    message = messages.signin_message(
         challenge_id=challenge["challenge_id"], nonce=challenge["nonce"], chip_serial=card.serial()
     )
     with card.session(PASSCODE) as session:
@@ -102,7 +103,7 @@ def test_a_sign_in_costs_a_fixed_number_of_statements(
     assert _answer(http, card).status_code == 201  # the certificate path is now known
     challenge = http.post("/signin/agent/challenge").json()
     cert = login.presented(card)
-    message = login.signin_message(
+    message = messages.signin_message(
         challenge_id=challenge["challenge_id"], nonce=challenge["nonce"], chip_serial=card.serial()
     )
     with card.session(PASSCODE) as session:

@@ -29,6 +29,7 @@ from cis.smartcards.states import CardStatus
 from cis_agent import login
 from cis_agent.cards.base import Card
 from cis_agent.errors import AgentError
+from cis_wire import messages
 from tests.oidc.support import Holder
 
 from .conftest import PASSCODE
@@ -40,7 +41,7 @@ def _respond(
     http: httpx.Client, card: Card, challenge: dict[str, str], **override: str
 ) -> httpx.Response:
     cert = login.presented(card)
-    message = login.signin_message(
+    message = messages.signin_message(
         challenge_id=challenge["challenge_id"], nonce=challenge["nonce"], chip_serial=card.serial()
     )
     with card.session(PASSCODE) as session:
@@ -152,7 +153,7 @@ def test_a_signature_over_another_nonce_is_refused(
     with card.session(PASSCODE) as session:
         signature = session.sign(
             cert.key_id,
-            login.signin_message(
+            messages.signin_message(
                 challenge_id=first["challenge_id"], nonce=first["nonce"], chip_serial=card.serial()
             ),
         )
@@ -196,7 +197,7 @@ def test_a_forged_certificate_reads_the_same_as_an_unknown_one(
     for serial in (real_serial, 12345):
         key, der = _self_signed(serial)
         challenge = _challenge(http)
-        message = login.signin_message(
+        message = messages.signin_message(
             challenge_id=challenge["challenge_id"],
             nonce=challenge["nonce"],
             chip_serial=card.serial(),

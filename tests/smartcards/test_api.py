@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cis.smartcards import services
 from cis.smartcards.models import Smartcard
-from cis_agent.protocol import login_message
+from cis_wire.messages import login_message
 from tests.authz.world import World, build_world
 
 from .conftest import CardInHand

@@ -22,7 +22,7 @@ from cis.people.models import PersonStatus
 from cis.pki.models import Certificate
 from cis.smartcards import envelope, services
 from cis.smartcards.models import AgentToken, CardOperation, Smartcard, UnlockCode
-from cis_agent.protocol import login_message, renewal_message
+from cis_wire.messages import login_message, renewal_message
 from tests.authz.world import World, build_world
 from tests.factories.directory import PersonFactory
 

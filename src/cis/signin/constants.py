@@ -17,7 +17,7 @@ AMR_WEBAUTHN_PRESENCE = ["hwk"]
 AMR_WEBAUTHN_SOFTWARE = ["swk", "user"]
 AMR_DEMO = ["demo"]
 
-# What a card signs is defined once, in cis_agent.login.signin_message.
+# What a card signs is defined once, in cis_wire.messages.signin_message.
 NONCE_BYTES = 32  # 256 bits, above the 128 the design asks for
 TICKET_SECONDS = 60
 

@@ -36,7 +36,7 @@ from cis.pki.models import Certificate, CertificateAuthority, serial_to_hex
 from cis.pki.states import CertificateStatus
 from cis.smartcards.models import CardCertificate, Smartcard
 from cis.smartcards.states import CardStatus
-from cis_agent.login import signin_message
+from cis_wire.messages import signin_message
 
 from .challenge import challenge_consume
 from .constants import ACR_AAL3, AMR_SMARTCARD, AMR_TLS_CLIENT_CERT, GENERIC_FAILURE

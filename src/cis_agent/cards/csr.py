@@ -9,10 +9,6 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 Signer = Callable[[bytes], bytes]
 
@@ -46,14 +42,3 @@ def build_csr(*, public_key_der: bytes, common_name: str, sign: Signer) -> bytes
     if not loaded.is_signature_valid:
         raise ValueError("the card returned a signature that does not verify")
     return pem
-
-
-def verify_signature(public_key_der: bytes, signature: bytes, data: bytes) -> bool:
-    key = load_der_public_key(public_key_der)
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        return False
-    try:
-        key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        return False
-    return True

@@ -24,8 +24,8 @@ from cis.core.errors import InvalidState, NotPermitted, ValidationFailed
 from cis.people.models import Person, PersonStatus
 from cis.pki.models import Certificate, serial_to_hex
 from cis.pki.states import CertificateStatus
-from cis_agent.cards.csr import verify_signature
-from cis_agent.protocol import login_message
+from cis_wire.messages import login_message
+from cis_wire.signatures import verify_signature
 
 from .. import conf
 from ..models import AgentChallenge, AgentToken, CardCertificate

@@ -18,8 +18,8 @@ from cis.pki.services import certificate_issue, certificate_supersede
 from cis.workflow.models import Request
 from cis.workflow.services import request_fulfil
 from cis.workflow.states import RequestState
-from cis_agent.cards.csr import verify_signature
-from cis_agent.protocol import renewal_message
+from cis_wire.messages import renewal_message
+from cis_wire.signatures import verify_signature
 
 from ..models import CardCertificate, CardOperation, Smartcard
 from ..states import CERTIFYING, REVOCATION_FOR_CLEAR, CardStatus, OperationKind

@@ -16,7 +16,7 @@ from cis.core import clock, codes
 from cis.core.errors import InvalidState, NotPermitted, RateLimited, ValidationFailed, WrongCode
 from cis.notify import messages as notify
 from cis.pki.models import serial_to_hex
-from cis_agent.protocol import lock_report_mac, lock_report_message
+from cis_wire.messages import lock_report_mac, lock_report_message
 
 from .. import envelope
 from ..models import AgentChallenge, CardCertificate, Smartcard, UnlockCode

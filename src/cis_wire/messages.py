@@ -1,6 +1,7 @@
-"""What the agent signs with a card, byte for byte; the server verifies the same bytes.
+"""What the agent has a card sign (or MAC) for CIS; the server rebuilds the same bytes to check.
 
-The server imports this module (the agent never imports the server), so both sides always agree.
+Each message starts with its own context string, so a signature made for one purpose can never
+be replayed as another.
 """
 
 from __future__ import annotations
@@ -11,11 +12,24 @@ import hmac
 LOGIN_CONTEXT = b"CIS agent sign-in v1\x00"
 RENEWAL_CONTEXT = b"CIS certificate renewal v1\x00"
 LOCK_REPORT_CONTEXT = b"CIS lock report v1\x00"
+SIGNIN_CONTEXT = b"CIS-SIGNIN-v1\x00"
 
 
 def login_message(*, challenge: str, chip_serial: str) -> bytes:
     """Signed by the card's current key to sign the agent in."""
     return LOGIN_CONTEXT + challenge.encode() + b"\x00" + chip_serial.encode()
+
+
+def signin_message(*, challenge_id: str, nonce: str, chip_serial: str) -> bytes:
+    """Signed by the card's current key to open a browser sign-in session (`cis-agent sign-in`)."""
+    return (
+        SIGNIN_CONTEXT
+        + challenge_id.encode()
+        + b"\x00"
+        + nonce.encode()
+        + b"\x00"
+        + chip_serial.encode()
+    )
 
 
 def renewal_message(*, challenge: str, chip_serial: str, csr_der: bytes) -> bytes:

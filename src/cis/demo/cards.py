@@ -23,10 +23,12 @@ from cis.core import clock
 from cis.people.models import Person
 from cis.pki.config import default_validity_days
 from cis.smartcards.models import Smartcard
-from cis.smartcards.provisioning import DEMO_TRANSPORT_PIN, ensure_virtual_card
+from cis.smartcards.provisioning import (
+    create_blank_virtual_card,
+    ensure_virtual_card,
+    lock_virtual_card,
+)
 from cis.smartcards.services import card_report_locked
-from cis_agent.cards.base import CardLocked, WrongPasscode
-from cis_agent.cards.virtual import VirtualCard
 
 from . import cast
 
@@ -56,13 +58,8 @@ def _issue(holder: Person, path: Path, passcode: str, state: str) -> None:
 
 def _lock(path: Path, holder: Person) -> None:
     """Three wrong passcodes on the card, then CIS told, as the agent would tell it."""
-    card = VirtualCard(path)
-    for _ in range(3):
-        try:
-            card.verify_passcode(WRONG_PASSCODE)
-        except (WrongPasscode, CardLocked):
-            continue
-    row = Smartcard.objects.get(chip_serial=card.serial(), holder=holder)
+    chip_serial = lock_virtual_card(path, wrong_passcode=WRONG_PASSCODE)
+    row = Smartcard.objects.get(chip_serial=chip_serial, holder=holder)
     with transaction.atomic():
         card_report_locked(actor=CONSOLE, card=row)
 
@@ -87,7 +84,7 @@ def ensure_demo_cards(records: list[dict[str, Any]]) -> list[str]:
     for number in range(1, cast.BLANK_CARDS + 1):
         path = blank_card_path(number)
         if not path.exists():
-            VirtualCard.create_blank(path, transport_so_pin=DEMO_TRANSPORT_PIN)
+            create_blank_virtual_card(path)
             made.append(path.name)
     return made
 

@@ -3,6 +3,11 @@
 The agent's own issue flow runs in-process against the services (no HTTP), acting as the
 console operator, so every step is checked, audited and written to the card exactly as when an
 RA Agent issues a card at a workstation.
+
+This is the one server module that imports the agent (`cis_agent`), as a client of its card
+library and issue flow: the console has a card in its own reader, and a second issue flow in the
+server would be two ways of doing one thing. Everything else in the server that drives a card
+does it through this module; what both sides must agree on is in `cis_wire`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,14 @@ from cis.authz.policy import CONSOLE, Actor
 from cis.core.errors import InvalidState
 from cis.people.models import Person
 from cis_agent import flows
-from cis_agent.cards.base import Card
+from cis_agent.cards.base import (
+    MAX_PASSCODE_TRIES,
+    Card,
+    CardError,
+    CardLocked,
+    WrongPasscode,
+)
+from cis_agent.cards.spec import open_card
 from cis_agent.cards.virtual import VirtualCard
 
 from . import services, wire
@@ -95,6 +107,48 @@ def provision(
         passcode=passcode,
         transport_so_pin=transport_so_pin,
     )
+
+
+def provision_spec(
+    *, holder: Person, spec: str, passcode: str, transport_so_pin: str = DEMO_TRANSPORT_PIN
+) -> str:
+    """Issue the card a SPEC names (`virtual:PATH`, made if missing, or `pkcs11:...`) to a holder.
+
+    Returns the SPEC; a card that cannot be used is an InvalidState saying why.
+    """
+    try:
+        if spec.startswith("virtual:"):
+            return ensure_virtual_card(
+                holder=holder, path=Path(spec.removeprefix("virtual:")), passcode=passcode
+            )
+        provision(
+            holder=holder,
+            card=open_card(spec),
+            passcode=passcode,
+            transport_so_pin=transport_so_pin,
+        )
+    except CardError as exc:
+        raise InvalidState(str(exc)) from None
+    return spec
+
+
+def create_blank_virtual_card(path: Path) -> str:
+    """A new blank virtual card at `path`, with the demo's transport PIN; returns its SPEC."""
+    return VirtualCard.create_blank(path, transport_so_pin=DEMO_TRANSPORT_PIN).spec
+
+
+def lock_virtual_card(path: Path, *, wrong_passcode: str) -> str:
+    """Lock the virtual card at `path` as a holder would: three wrong passcodes.
+
+    Returns the card's chip serial. CIS is not told here; the caller reports the lock.
+    """
+    card = VirtualCard(path)
+    for _ in range(MAX_PASSCODE_TRIES):
+        try:
+            card.verify_passcode(wrong_passcode)
+        except (WrongPasscode, CardLocked):
+            continue
+    return card.serial()
 
 
 def ensure_virtual_card(*, holder: Person, path: Path, passcode: str) -> str:

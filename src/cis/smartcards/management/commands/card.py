@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cis.core.errors import DomainError
 from cis.people.models import Person
-from cis.smartcards.provisioning import ensure_virtual_card, provision
-from cis_agent.cards.base import CardError
-from cis_agent.cards.spec import open_card
+from cis.smartcards.provisioning import provision_spec
 
 
 def _passcode(*, from_stdin: bool) -> str:
@@ -57,19 +54,13 @@ class Command(BaseCommand):
         if person is None:
             raise CommandError(f"No person with user id {options['person']}.")
         passcode = _passcode(from_stdin=options["passcode_stdin"])
-        spec: str = options["card"]
         try:
-            if spec.startswith("virtual:"):
-                spec = ensure_virtual_card(
-                    holder=person, path=Path(spec.removeprefix("virtual:")), passcode=passcode
-                )
-            else:
-                provision(
-                    holder=person,
-                    card=open_card(spec),
-                    passcode=passcode,
-                    transport_so_pin=options["transport_pin"],
-                )
-        except (DomainError, CardError) as exc:
+            spec = provision_spec(
+                holder=person,
+                spec=options["card"],
+                passcode=passcode,
+                transport_so_pin=options["transport_pin"],
+            )
+        except DomainError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"{spec} issued to {person.full_name} ({person.user_id}).")

@@ -78,3 +78,15 @@ def test_cis_card_issue_without_a_terminal_says_how_to_give_the_passcode(
             "card", "issue", "--person", holder.user_id, "--card", spec, "--passcode-stdin"
         )
     assert not Smartcard.objects.filter(holder=holder).exists()
+
+
+def test_cis_card_issue_with_a_card_it_cannot_use_says_why(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holder = world.targets["in_scope"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("2468\n"))
+    with pytest.raises(CommandError, match="is not a card SPEC: use virtual:PATH"):
+        call_command(
+            "card", "issue", "--person", holder.user_id, "--card", "floppy:A", "--passcode-stdin"
+        )
+    assert not Smartcard.objects.filter(holder=holder).exists()

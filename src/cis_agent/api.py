@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from cis_wire.errors import NOT_AUTHENTICATED, SIGNED_OUT
+
 from .errors import NOT_SIGNED_IN, REFUSED, SERVER_DOWN, AgentError, from_http
 
 Json = dict[str, Any]
@@ -62,16 +64,12 @@ class ApiClient:
         if (
             response.status_code in (401, 403)
             and not self.signed_in
-            and data.get("error")
-            in (
-                "not_authenticated",
-                "authentication_failed",
-            )
+            and data.get("error") in SIGNED_OUT
         ):
             raise AgentError(
                 "Sign in first: cis-agent login --server URL --card SPEC.",
                 NOT_SIGNED_IN,
-                code="not_authenticated",
+                code=NOT_AUTHENTICATED,
             )
         raise from_http(
             response.status_code, str(data.get("error", "")), str(data.get("detail", ""))

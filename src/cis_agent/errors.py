@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cis_wire.errors import SIGNED_OUT, WRONG_CODE
+
 from .cards.base import (
     CardBlocked,
     CardError,
@@ -72,9 +74,9 @@ HTTP_STATUS = {
 
 
 def from_http(status_code: int, code: str, detail: str) -> AgentError:
-    if code in ("not_authenticated", "authentication_failed"):
+    if code in SIGNED_OUT:
         return AgentError(detail or "Sign in first: cis-agent login.", NOT_SIGNED_IN, code=code)
-    if code == "wrong_code":
+    if code == WRONG_CODE:
         return AgentError(detail, WRONG_SECRET, code=code)
     if status_code >= 500:
         return AgentError(f"CIS failed ({status_code}); try again later.", SERVER_DOWN, code=code)

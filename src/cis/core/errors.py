@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cis_wire.errors import WRONG_CODE
+
 
 class DomainError(Exception):
     """Base of every error a user can cause; the message is safe to show them."""
@@ -22,7 +24,7 @@ class ValidationFailed(DomainError):
 class WrongCode(ValidationFailed):
     """A one-time code that is not the one sent (cis.core.codes); the attempt counted."""
 
-    code = "wrong_code"
+    code = WRONG_CODE  # the agent counts on this code (cis_wire)
 
 
 class NotPermitted(DomainError):

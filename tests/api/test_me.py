@@ -141,3 +141,19 @@ def test_too_many_codes_in_an_hour_are_rate_limited(world: World, call: Caller) 
     with unchanged_database():
         response = call("holder", "post", START, {"channel": "email", "value": "h9@nhs.net"})
     assert_error(response, 429, "rate_limited")
+
+
+def test_a_wrong_code_is_audited_as_a_failed_attempt_without_the_code(
+    world: World, call: Caller
+) -> None:
+    pending = call("holder", "post", START, {"channel": "email", "value": "h@nhs.net"}).json()
+    response = call("holder", "post", _confirm_url(pending["id"]), {"code": "000000x"})
+    assert_error(response, 400, "wrong_code")
+
+    event = AuditEvent.objects.get(action="code.failed")
+    assert event.actor_ref == world.holder.user_id
+    assert (event.target_type, event.target_ref) == ("person", world.holder.user_id)
+    assert event.after["refused"] == "person.update_contact"
+    assert "attempts left" in event.after["reason"]
+    assert event.rule == "wrong-code"
+    assert "000000x" not in str(event.after)

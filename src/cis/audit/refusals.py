@@ -1,13 +1,16 @@
 """Refusals leave a trace like changes do: a log line and an audit event, but never a flood.
 
-A refusal (the policy said no to `require`, or a sign-in failed) happens inside a transaction
-that is then rolled back, so its event cannot be written there: it is written once the request's
+A refusal (the policy said no to `require`, a sign-in failed, a one-time code was wrong) happens
+inside a transaction that is then rolled back (or, for a wrong code, that counts the attempt), so
+its event is not written there: it is written once the request's
 answer has been sent (cis.core.context.defer), which also keeps a refused request exactly as fast
 as one for something absent. Each actor (or, before sign-in, each client address) gets at most
 CIS_REFUSALS_RECORDED_PER_MINUTE refusals recorded one by one in a sliding minute
 (cis.core.ratelimit, shared by every worker); the first one over that is recorded as a summary,
-and the rest of that minute's are counted in the log only at DEBUG. Outside a request (a command,
-a job) a refusal is logged, not audited: no outsider can reach it there.
+and the rest of that minute's are counted in the log only at DEBUG. A scheduled job runs under a
+context of its own (`cis jobs run`, cis.core.context.working), so a refusal inside it is audited
+when the job ends. Outside both (a console command, a test's call) a refusal is logged, not
+audited: no outsider can reach it there.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ R = TypeVar("R")
 
 ACCESS_REFUSED = Action.ACCESS_REFUSED
 SIGN_IN_FAILED = Action.SIGN_IN_FAILED
+CODE_FAILED = Action.CODE_FAILED
 # The events that record what did not happen: everything else in the trail is a change.
-REFUSAL_ACTIONS = (ACCESS_REFUSED, SIGN_IN_FAILED)
+REFUSAL_ACTIONS = (ACCESS_REFUSED, SIGN_IN_FAILED, CODE_FAILED)
 WINDOW_SECONDS = 60
 
 
@@ -42,7 +46,7 @@ WINDOW_SECONDS = 60
 class Refusal:
     """What was refused, to whom, and why (the reason the refused person was shown)."""
 
-    kind: Action  # ACCESS_REFUSED or SIGN_IN_FAILED: the audit event's action
+    kind: Action  # ACCESS_REFUSED, SIGN_IN_FAILED or CODE_FAILED: the audit event's action
     refused: str  # the action refused ("card.unlock_self"), or how they tried to sign in
     reason: str
     actor_ref: str = ""  # a user id; empty when nobody is signed in
@@ -51,6 +55,7 @@ class Refusal:
     target_ref: str = ""
     subject_ref: str = ""
     detail: tuple[tuple[str, str], ...] = ()  # anything else worth keeping (never a secret)
+    rule: str = "refused"  # the audit event's rule: why it did not happen
 
     @property
     def audit_ref(self) -> str:  # the audit trail's Actor protocol
@@ -85,6 +90,25 @@ def note(refusal: Refusal) -> None:
     """Log and audit a refusal once the answer has gone; outside a request, only log it."""
     if not context.defer(lambda: _record(refusal)):
         _log(refusal, summary=False)
+
+
+def wrong_code(*, actor: Any, attempted: Action, reason: str, target: Any) -> None:
+    """Note a wrong one-time code (cis.core.codes.check returned WrongCode): a failed attempt
+    at `attempted` on `target`, by `actor` (a signed-in person), never with the code itself."""
+    target_type, target_ref = describe(target)
+    note(
+        Refusal(
+            kind=CODE_FAILED,
+            refused=str(attempted),
+            reason=reason,
+            actor_ref=str(getattr(actor, "user_id", "") or ""),
+            actor_name=str(getattr(actor, "full_name", "") or ""),
+            target_type=target_type,
+            target_ref=target_ref,
+            subject_ref=target_ref if target_type == "person" else "",
+            rule="wrong-code",
+        )
+    )
 
 
 def records_failed_sign_ins(method: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -156,7 +180,7 @@ def _audit(refusal: Refusal, *, summary: bool) -> None:
     with transaction.atomic():
         record(
             actor=refusal,
-            rule="rate-limit:summary" if summary else "refused",
+            rule="rate-limit:summary" if summary else refusal.rule,
             action=refusal.kind,
             target_type=refusal.target_type,
             target_ref=refusal.target_ref,

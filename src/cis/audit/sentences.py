@@ -79,6 +79,7 @@ VERBS: dict[str, str] = {
     # Refusals (cis.audit.refusals): what was refused is in the event's "after".
     "access.refused": "was refused permission on {target}",  # in words by _refused_words
     "sign_in.failed": "failed to sign in ({refused})",
+    "code.failed": "gave a wrong one-time code for {target}",
 }
 
 # How far a multi-step card operation had got, when the event is one of its steps.
@@ -293,6 +294,7 @@ RULES: dict[str, str] = {
     "consequence:access-ended": "done because the person's access ended",
     "pki:ocsp-signer-rotation": "done by the scheduled renewal of the OCSP responder certificate",
     "refused": "refused by the policy",
+    "wrong-code": "refused because the code did not match (the attempt counted)",
     "rate-limit:summary": "refused by the policy, more often than the trail records one by one",
 }
 

@@ -107,6 +107,8 @@ class Action(StrEnum):
     # What did not happen: a refused decision, a failed sign-in (cis.audit.refusals).
     ACCESS_REFUSED = "access.refused"
     SIGN_IN_FAILED = "sign_in.failed"
+    # A wrong one-time code (self-unlock, contact verification): the attempt counted.
+    CODE_FAILED = "code.failed"
 
 
 # What the audit trail records that nobody asks the policy for, so no interface offers it: a
@@ -125,5 +127,6 @@ RECORDED_ONLY = frozenset(
         Action.PKI_OCSP_SIGNER_ISSUE,
         Action.ACCESS_REFUSED,
         Action.SIGN_IN_FAILED,
+        Action.CODE_FAILED,
     }
 )

@@ -119,6 +119,7 @@ NEEDS: dict[Action, frozenset[Right]] = {
     Action.PKI_OCSP_SIGNER_ISSUE: frozenset(),
     Action.ACCESS_REFUSED: frozenset(),  # recorded by cis.audit.refusals, never decided
     Action.SIGN_IN_FAILED: frozenset(),
+    Action.CODE_FAILED: frozenset(),
 }
 
 # Actions every signed-in person with an open profile may take, whatever their rights.

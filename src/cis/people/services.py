@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
+from cis.audit import refusals
 from cis.audit.trail import record
 from cis.authz.actions import Action
 from cis.authz.policy import Actor, require
@@ -545,6 +546,9 @@ def contact_change_confirm(
             )
     # The attempt count is committed before the error is raised, so a wrong code still counts.
     if wrong is not None:
+        refusals.wrong_code(
+            actor=actor, attempted=Action.PERSON_UPDATE_CONTACT, reason=wrong.message, target=person
+        )
         raise wrong
     return person
 

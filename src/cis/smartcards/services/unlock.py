@@ -10,6 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from django.db import transaction
 
+from cis.audit import refusals
 from cis.authz.actions import Action
 from cis.authz.policy import Actor, Decision, require
 from cis.core import clock, codes
@@ -285,5 +286,8 @@ def card_self_unlock_verify(*, actor: Actor, card: Smartcard, code: str) -> Rele
             )
     # A wrong code still counts: the attempt is committed before the error is raised.
     if wrong is not None:
+        refusals.wrong_code(
+            actor=actor, attempted=Action.CARD_UNLOCK_SELF, reason=wrong.message, target=card
+        )
         raise wrong
     return released

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextvars
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,18 @@ def bind(ctx: RequestContext) -> contextvars.Token[RequestContext | None]:
 
 def unbind(token: contextvars.Token[RequestContext | None]) -> None:
     _current.reset(token)
+
+
+@contextmanager
+def working(ctx: RequestContext) -> Iterator[RequestContext]:
+    """Carry `ctx` through a unit of work that is not an HTTP request (a scheduled job), then run
+    its deferred work as a request's is run once answered: a refusal inside a job is recorded."""
+    token = bind(ctx)
+    try:
+        yield ctx
+    finally:
+        unbind(token)
+        run_deferred(ctx)
 
 
 def defer(work: Callable[[], None]) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cis.core import context
 from cis.jobs.models import JobResult
 from cis.jobs.registry import JOBS, JobIncomplete, job_run_count
 
@@ -36,7 +37,10 @@ class Command(BaseCommand):
             if name not in wanted:
                 continue
             try:
-                outcome = JOBS[name].run()
+                # Each job runs under its own context, as a request does: its audit events share
+                # one correlation id, and a refusal inside it is audited once it ends.
+                with context.working(context.RequestContext(channel="job")):
+                    outcome = JOBS[name].run()
             except JobIncomplete as exc:
                 failures.append(name)
                 self.stderr.write(f"{name}: {exc}")

@@ -12,6 +12,7 @@ SRC = Path(cis.__file__).parent
 BASE = SRC / "config" / "settings" / "base.py"
 READ = re.compile(r"\bsettings\.(CIS_[A-Z0-9_]+)")
 DEFAULTED = re.compile(r"getattr\(\s*settings\s*,\s*[\"'](CIS_[A-Z0-9_]+)")
+FROM_ENVIRONMENT = re.compile(r"os\.(?:environ\.get\(|getenv\(|environ\[)\s*[\"'](CIS_[A-Z0-9_]+)")
 DECLARED = re.compile(r"^(CIS_[A-Z0-9_]+)\s*(?::[^=]*)?=", re.MULTILINE)
 
 
@@ -36,8 +37,6 @@ def test_no_setting_gets_a_second_default_where_it_is_read() -> None:
         for path in _sources()
         if DEFAULTED.search(path.read_text())
     }
-    # The CSP reads the agent's address defensively (cis.core.middleware); nothing else may.
-    found.pop("core/middleware.py", None)
     assert not found, f"read with getattr and a default of its own: {found}"
 
 
@@ -45,3 +44,15 @@ def test_every_setting_declared_once() -> None:
     names = DECLARED.findall(BASE.read_text())
     twice = sorted({n for n in names if names.count(n) > 1})
     assert not twice, twice
+
+
+def test_no_module_reads_a_cis_variable_from_the_environment_but_the_settings() -> None:
+    found = {
+        str(path.relative_to(SRC)): FROM_ENVIRONMENT.findall(path.read_text())
+        for path in _sources()
+        if FROM_ENVIRONMENT.search(path.read_text())
+    }
+    # The `cis` command picks the settings module and its data directory before any settings
+    # exist (cis.cli); everything else reads `settings.CIS_...`.
+    found.pop("cli.py", None)
+    assert not found, f"read from the environment, not the settings: {found}"

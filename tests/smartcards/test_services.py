@@ -113,18 +113,20 @@ def test_the_so_pin_is_kept_sealed_bound_to_its_card_and_never_audited(
     assert verify().intact
 
 
-def test_the_key_encryption_key_comes_from_the_environment_or_a_private_file(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("CIS_CARD_KEK", raising=False)
-    sealed = envelope.seal("12345678", context="c")
-    path = Path(settings.DATA_DIR) / "card-kek.key"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert envelope.unseal(sealed, context="c") == "12345678"
+def test_the_key_encryption_key_comes_from_the_environment_or_a_private_file() -> None:
+    from django.test import override_settings
+
+    with override_settings(CIS_CARD_KEK=""):
+        sealed = envelope.seal("12345678", context="c")
+        path = Path(settings.DATA_DIR) / "card-kek.key"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert envelope.unseal(sealed, context="c") == "12345678"
     import base64
 
-    monkeypatch.setenv("CIS_CARD_KEK", base64.b64encode(os.urandom(32)).decode())
-    with pytest.raises(RuntimeError, match="another key-encryption key"):
+    with (
+        override_settings(CIS_CARD_KEK=base64.b64encode(os.urandom(32)).decode()),
+        pytest.raises(RuntimeError, match="another key-encryption key"),
+    ):
         envelope.unseal(sealed, context="c")
 
 

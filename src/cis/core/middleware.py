@@ -120,7 +120,7 @@ PERMISSIONS_POLICY = (
 
 def content_security_policy() -> str:
     """The one policy: only CIS's own files, the NHS.UK fonts, and the local card agent."""
-    agent = str(getattr(settings, "CIS_AGENT_URL", "") or "")
+    agent = str(settings.CIS_AGENT_URL)
     directives = {
         "default-src": "'self'",
         "script-src": "'self'",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import secrets
 from pathlib import Path
 
@@ -27,7 +26,7 @@ VERSION = 1
 
 
 def _kek() -> bytes:
-    if configured := os.environ.get("CIS_CARD_KEK"):
+    if configured := str(settings.CIS_CARD_KEK):
         key = base64.b64decode(configured)
     else:
         stored = secret_file(

@@ -35,6 +35,13 @@ ALLOWED_HOSTS = [
     h for h in os.environ.get("CIS_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
 ]
 CIS_BASE_URL = os.environ.get("CIS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# `cis serve`'s defaults (its options override them): where it listens, gunicorn worker processes
+# (one per core) and threads per worker, and whether it logs every request.
+CIS_HOST = os.environ.get("CIS_HOST", "127.0.0.1")
+CIS_PORT = int(os.environ.get("CIS_PORT", "8000"))
+CIS_WORKERS = int(os.environ.get("CIS_WORKERS", "0")) or (os.cpu_count() or 2)
+CIS_THREADS = int(os.environ.get("CIS_THREADS", "8"))
+CIS_ACCESS_LOG = os.environ.get("CIS_ACCESS_LOG", "") in ("1", "true", "yes")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -341,6 +348,9 @@ CIS_AGENT_PKCS11_MODULE = os.environ.get(
     "CIS_AGENT_PKCS11_MODULE", "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
 )
 CIS_CARD_TASK_SECONDS = int(os.environ.get("CIS_CARD_TASK_SECONDS", "300"))
+# The key that seals cards' SO PINs (cis.smartcards.envelope): 32 bytes, base64; empty means the
+# one made on first use in $CIS_DATA_DIR/card-kek.key.
+CIS_CARD_KEK = os.environ.get("CIS_CARD_KEK", "")
 # Cards (DESIGN §3, §5; cis.smartcards.conf): passcode lengths, the renewal window, how long an
 # agent has to finish a step it started (the SO PIN is out that long), the agent's sign-in.
 CIS_PASSCODE_MIN_LENGTH = 4

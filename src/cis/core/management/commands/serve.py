@@ -11,10 +11,10 @@ proxy in front, such as nginx, keeps one anyway).
 
 from __future__ import annotations
 
-import os
 import socket
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -39,37 +39,31 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships n
         return application
 
 
-DEFAULT_THREADS = 8
 KEEPALIVE_SECONDS = 15
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.isdigit() else default
 
 
 class Command(BaseCommand):
     help = "Serve CIS with gunicorn (not runserver), after collecting static files."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default=os.environ.get("CIS_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=_env_int("CIS_PORT", 8000))
+        parser.add_argument("--host", default=settings.CIS_HOST)
+        parser.add_argument("--port", type=int, default=settings.CIS_PORT)
         parser.add_argument(
             "--workers",
             type=int,
-            default=_env_int("CIS_WORKERS", os.cpu_count() or 2),
+            default=settings.CIS_WORKERS,
             help="worker processes (default one per core, or $CIS_WORKERS)",
         )
         parser.add_argument(
             "--threads",
             type=int,
-            default=_env_int("CIS_THREADS", DEFAULT_THREADS),
-            help=f"threads per worker (default {DEFAULT_THREADS}, or $CIS_THREADS)",
+            default=settings.CIS_THREADS,
+            help="threads per worker (default 8, or $CIS_THREADS)",
         )
         parser.add_argument(
             "--access-log",
             action="store_true",
-            default=os.environ.get("CIS_ACCESS_LOG", "") in ("1", "true", "yes"),
+            default=settings.CIS_ACCESS_LOG,
             help="log every request to standard output (off by default; $CIS_ACCESS_LOG=1)",
         )
         parser.add_argument(

@@ -142,3 +142,31 @@ def test_a_large_crl_has_long_form_lengths() -> None:
     assert listed.get_revoked_certificate_by_serial_number(5_000) is not None
     assert listed.is_signature_valid(ca.certificate.public_key())
     assert listed.public_bytes(serialization.Encoding.DER) == der
+
+
+def test_times_at_the_boundaries_match_cryptography() -> None:
+    """Each entry's time is its day's date and its second's "HHMMSSZ", encoded once each: the
+    same bytes as the builder's at midnight, at the last second of a day, before 1970 and
+    either side of 2050's switch to GeneralizedTime."""
+    hierarchy.ca_init()
+    ca = authority.issuing()
+    now = clock.now().replace(microsecond=0)
+    times = [
+        dt.datetime(1969, 12, 31, 23, 59, 59, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 4, 0, 0, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 4, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(2049, 12, 31, 23, 59, 59, tzinfo=dt.UTC),
+        dt.datetime(2050, 1, 1, 0, 0, 0, tzinfo=dt.UTC),
+        dt.datetime(2050, 1, 1, 1, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+    ]
+    revoked = [(f"{n + 1:02x}", at, RevocationReason.KEY_COMPROMISE) for n, at in enumerate(times)]
+    fields = {"this_update": now, "next_update": now + dt.timedelta(days=1), "revoked": revoked}
+    ours = crl_der.certificate_list(
+        issuer=ca.certificate.subject,
+        key=ca.key,
+        digest=ca.signature_hash,
+        extensions=[x509.CRLNumber(1), ca.issuer.key_identifier],
+        **fields,  # type: ignore[arg-type]
+    )
+    theirs = _by_cryptography(ca, number=1, **fields)  # type: ignore[arg-type]
+    assert x509.load_der_x509_crl(ours).tbs_certlist_bytes == theirs.tbs_certlist_bytes

@@ -121,6 +121,18 @@ def revocation_pending(*, certificate: Certificate) -> None:
     )
 
 
+def revocations_pending(*, certificates: list[Certificate]) -> None:
+    """revocation_pending for many certificates (a bulk revocation): one insert."""
+    CrlPending.objects.bulk_create(
+        [
+            CrlPending(
+                issuer_id=cert.issuer_id, certificate=cert, at=cert.revoked_at or clock.now()
+            )
+            for cert in certificates
+        ]
+    )
+
+
 def _pending(issuer_id: int) -> bool:
     return CrlPending.objects.filter(issuer_id=issuer_id).exists()
 

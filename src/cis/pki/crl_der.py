@@ -41,13 +41,17 @@ CONTEXT_0 = 0xA0  # [0] EXPLICIT, constructed
 _REASON_OID = bytes((OID, 3, 0x55, 0x1D, 0x15))
 
 
+def _header(tag: int, size: int) -> bytes:
+    """A DER element's tag and definite length."""
+    if size < 0x80:
+        return bytes((tag, size))
+    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(octets))) + octets
+
+
 def tlv(tag: int, content: bytes) -> bytes:
     """One DER element: tag, definite length, content."""
-    size = len(content)
-    if size < 0x80:
-        return bytes((tag, size)) + content
-    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes((tag, 0x80 | len(octets))) + octets + content
+    return _header(tag, len(content)) + content
 
 
 def _oid(dotted: str) -> bytes:
@@ -79,29 +83,49 @@ def _reason_extensions() -> dict[str, bytes]:
     return out
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_SECOND = dt.timedelta(seconds=1)
+_DAY = 86_400
+# "HHMMSSZ" for each second of a day: a revocation time is its day's prefix and one of these.
+_CLOCK = [b"%02d%02d%02dZ" % (s // 3600, s // 60 % 60, s % 60) for s in range(_DAY)]
+
+
+def _day(days: int) -> bytes:
+    """The tag, length and date of a Time on this day after 1970-01-01 (the same rule as
+    `time`: the UTCTime/GeneralizedTime boundary falls at midnight)."""
+    return time(_EPOCH + dt.timedelta(days=days))[:-7]
+
+
 def revoked_certificates(revoked: Iterable[tuple[str, dt.datetime, str]]) -> bytes:
     """The revokedCertificates SEQUENCE's content for (serial hex, revocation time, reason).
 
-    The hot loop of a large CRL: about a microsecond an entry. Times repeat (a batch revoked
-    in the same second), so each second is encoded once.
+    The hot loop of a large CRL, so written for speed: each day's date and each second's
+    "HHMMSSZ" are encoded once, and entries are appended to one buffer.
     """
     reasons = _reason_extensions()
-    times: dict[dt.datetime, bytes] = {}
-    parts: list[bytes] = []
-    append = parts.append
+    days: dict[int, bytes] = {}
+    clock = _CLOCK
+    out = bytearray()
     for serial_hex, revoked_at, reason in revoked:
         number = int(serial_hex, 16)
         # Positive INTEGER, shortest form: a leading zero octet when the top bit would be set.
-        serial = number.to_bytes((number.bit_length() + 8) // 8, "big")
-        when = times.get(revoked_at)
-        if when is None:
-            when = times[revoked_at] = time(revoked_at.replace(microsecond=0))
-        body = b"\x02" + bytes((len(serial),)) + serial + when + reasons.get(reason, b"")
-        if len(body) < 0x80:  # always, for serials of up to 20 octets
-            append(b"\x30" + bytes((len(body),)) + body)
+        size = (number.bit_length() + 8) // 8
+        day, second = divmod((revoked_at - _EPOCH) // _SECOND, _DAY)  # whole seconds, UTC
+        date = days.get(day)
+        if date is None:
+            date = days[day] = _day(day)
+        extensions = reasons.get(reason, b"")
+        length = 9 + size + len(date) + len(extensions)  # INTEGER header 2, "HHMMSSZ" 7
+        if length < 0x80:  # always, for serials of up to 20 octets
+            out += bytes((SEQUENCE, length, INTEGER, size))
         else:
-            append(tlv(SEQUENCE, body))
-    return b"".join(parts)
+            out += _header(SEQUENCE, length)
+            out += bytes((INTEGER, size))
+        out += number.to_bytes(size, "big")
+        out += date
+        out += clock[second]
+        out += extensions
+    return bytes(out)
 
 
 _SIGNATURE_ALGORITHMS = {  # (key is RSA, hash) -> signature algorithm OID

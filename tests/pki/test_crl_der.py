@@ -110,12 +110,17 @@ def test_each_reason_and_time_reads_back(tmp_path: Path) -> None:
             assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == flag
     path = tmp_path / "issuing.crl"
     path.write_bytes(der)
-    text = subprocess.run(  # noqa: S603
-        ["openssl", "crl", "-inform", "DER", "-in", str(path), "-noout", "-text"],  # noqa: S607
+    issuer = tmp_path / "issuing.pem"
+    issuer.write_bytes(ca.certificate.public_bytes(serialization.Encoding.PEM))
+    shown = subprocess.run(  # noqa: S603
+        ["openssl", "crl", "-inform", "DER", "-in", str(path), "-noout", "-text"]  # noqa: S607
+        + ["-verify", "-CAfile", str(issuer)],
         capture_output=True,
         text=True,
         check=True,
-    ).stdout
+    )
+    assert "verify OK" in shown.stderr + shown.stdout
+    text = shown.stdout
     assert "Key Compromise" in text
     assert "X509v3 CRL Number" in text
     assert text.count("Serial Number:") == len(revoked)

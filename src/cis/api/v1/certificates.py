@@ -172,6 +172,7 @@ class CertificateBulkRevokeView(Endpoint):
     @extend_schema(
         tags=TAG,
         summary="Revoke many certificates at once (RA Agent)",
+        operation_id="certificates_bulk_revoke",
         description=(
             "For a compromised batch: every certificate named is revoked with the one reason, "
             "each decided by the policy and audited on its own, all in one transaction. If "

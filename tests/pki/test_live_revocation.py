@@ -73,3 +73,57 @@ def test_malformed_ocsp_requests_over_http_get_an_ocsp_error(live_demo: LiveCis)
                 if answer.status_code == 200:
                     status = ocsp.load_der_ocsp_response(answer.content).response_status
                     assert status != ocsp.OCSPResponseStatus.SUCCESSFUL or body == good
+
+
+def test_an_ra_agent_revokes_a_batch_over_http_and_a_refusal_changes_nothing(
+    live_demo: LiveCis,
+) -> None:
+    """`POST /api/v1/certificates/revoke/` at `cis serve`: one refused certificate (the agent's
+    own, or one CIS never issued) and none is revoked; then the batch alone, all revoked,
+    answered "revoked" by OCSP at once and listed in the next CRL."""
+    agent = live_demo.persona("Daniel Okafor")["user_id"]
+    with live_demo.signed_in(agent) as client:
+        valid = client.get("/api/v1/certificates/", params={"status": "valid", "limit": 50})
+        assert valid.status_code == 200, valid.text
+        others = [c for c in valid.json()["results"] if c["person"]["user_id"] != agent]
+        batch = [c["serial"] for c in others[:3]]
+        assert len(batch) == 3
+        own = client.get("/api/v1/certificates/", params={"person": agent, "status": "valid"})
+        refused_with = [
+            (own.json()["results"][0]["serial"], 403),  # nobody revokes their own certificate
+            ("7f" + "00" * 19, 404),  # never issued: not found, as for one
+        ]
+        for odd, status in refused_with:
+            refused = client.post(
+                "/api/v1/certificates/revoke/",
+                json={"serials": [*batch, odd], "reason": "keyCompromise"},
+            )
+            assert refused.status_code == status, refused.text
+            for serial in batch:
+                detail = client.get(f"/api/v1/certificates/{serial}/").json()
+                assert detail["status"] == "valid"  # nothing changed
+
+        done = client.post(
+            "/api/v1/certificates/revoke/", json={"serials": batch, "reason": "keyCompromise"}
+        )
+        assert done.status_code == 200, done.text
+        assert done.json()["revoked"] == batch
+        chain = x509.load_pem_x509_certificates(client.get("/pki/ca.pem").content)
+        for serial in batch:
+            detail = client.get(f"/api/v1/certificates/{serial}/").json()
+            assert detail["status"] == "revoked"
+            cert = x509.load_pem_x509_certificate(detail["pem"].encode())
+            issuer = next(c for c in chain if c.subject == cert.issuer)
+            request = (
+                ocsp.OCSPRequestBuilder()
+                .add_certificate(cert, issuer, hashes.SHA1())  # noqa: S303 - RFC 5019 CertID
+                .build()
+                .public_bytes(serialization.Encoding.DER)
+            )
+            answer = client.post(
+                "/pki/ocsp", content=request, headers={"Content-Type": "application/ocsp-request"}
+            )
+            status = ocsp.load_der_ocsp_response(answer.content).certificate_status
+            assert status == ocsp.OCSPCertStatus.REVOKED
+        listed = x509.load_der_x509_crl(client.get("/pki/crl").content)
+        assert {int(s, 16) for s in batch} <= {entry.serial_number for entry in listed}

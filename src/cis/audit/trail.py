@@ -215,9 +215,10 @@ def record_many(*, actor: Any, rule: str, events: list[dict[str, Any]]) -> int:
     """Append many events by one actor under one rule (a bulk import), as record() would one by
     one: the same fields, seals and chain, but with the chain's head taken once and the rows
     inserted in batches. Each event gives target_type, target_ref and optionally
-    organisation_ref, before, after, request_ref and subject_ref, and `actor` where someone
-    other than the caller's actor made that change (a history loaded at once). Returns how
-    many it wrote.
+    organisation_ref, before, after, request_ref and subject_ref, `actor` where someone
+    other than the caller's actor made that change (a history loaded at once), and `rule`
+    where the policy allowed that change under another rule than `rule` (a bulk revocation
+    decided certificate by certificate). Returns how many it wrote.
     """
     if not events:
         return 0
@@ -246,7 +247,7 @@ def record_many(*, actor: Any, rule: str, events: list[dict[str, Any]]) -> int:
             "at": _normalise(at),
             "actor_ref": actor_ref,
             "actor_name": actor_name,
-            "rule": rule,
+            "rule": event.get("rule") or rule,
             "action": str(Action(event["action"])),  # an unknown action fails here, not later
             "target_type": target_type,
             "target_ref": target_ref,

@@ -12,6 +12,7 @@ and each is as good as the other.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from django.db import transaction
@@ -61,35 +62,82 @@ def presign(*, ahead: dt.timedelta | None = None) -> int:
                 refresh_at__gt=due,
             ).values_list("serial_hex", flat=True)
         )
-        rows = []
-        for _id, serial_hex, status, revocation_reason, revoked_at in chunk:
-            cert_status = "good" if status == CertificateStatus.VALID else "revoked"
-            reason = "" if cert_status == "good" else revocation_reason
-            fingerprint = ocsp.fingerprint_of(issuing_ca, signer, cert_status, reason)
-            if stored.get(serial_hex) == fingerprint and serial_hex in fresh:
-                continue
-            der, this_update, next_update = ocsp.sign_response(
-                issuing_ca,
-                signer,
-                serial_number=int(serial_hex, 16),
-                algorithm=sha1,
-                cert_status=cert_status,
-                reason=reason,
-                revoked_at=revoked_at,
-            )
-            rows.append(
-                [
-                    issuing_ca.id,
-                    serial_hex,
-                    sha1.name,
-                    fingerprint,
-                    der,
-                    sql.when(this_update),
-                    sql.when(next_update),
-                    sql.when(this_update + config.ocsp_cache_lifetime()),
-                ]
-            )
+        due_now = [
+            row
+            for row in chunk
+            if not (stored.get(row[1]) == _fingerprint(issuing_ca, signer, row) and row[1] in fresh)
+        ]
+        rows = _signed(issuing_ca, signer, due_now)
         if rows:
             with transaction.atomic(), sql.connection().cursor() as cursor:
                 cursor.executemany(ocsp_cache.upsert_sql(), rows)
             signed += len(rows)
+
+
+Chunk = list[tuple[int, str, str, str, dt.datetime | None]]  # id, serial, status, reason, at
+
+
+def _fingerprint(
+    issuing_ca: authority.LoadedAuthority,
+    signer: authority.LoadedAuthority,
+    row: tuple[int, str, str, str, dt.datetime | None],
+) -> str:
+    good = row[2] == CertificateStatus.VALID
+    return ocsp.fingerprint_of(
+        issuing_ca, signer, "good" if good else "revoked", "" if good else row[3]
+    )
+
+
+def _signed(
+    issuing_ca: authority.LoadedAuthority, signer: authority.LoadedAuthority, chunk: Chunk
+) -> list[list[Any]]:
+    """Upsert rows (ocsp_cache.upsert_sql) with a SHA-1 CertID answer for each certificate."""
+    sha1 = hashes.SHA1()  # noqa: S303 - the CertID hash OCSP clients send
+    rows: list[list[Any]] = []
+    for _id, serial_hex, status, revocation_reason, revoked_at in chunk:
+        cert_status = "good" if status == CertificateStatus.VALID else "revoked"
+        reason = "" if cert_status == "good" else revocation_reason
+        der, this_update, next_update = ocsp.sign_response(
+            issuing_ca,
+            signer,
+            serial_number=int(serial_hex, 16),
+            algorithm=sha1,
+            cert_status=cert_status,
+            reason=reason,
+            revoked_at=revoked_at,
+        )
+        rows.append(
+            [
+                issuing_ca.id,
+                serial_hex,
+                sha1.name,
+                ocsp.fingerprint_of(issuing_ca, signer, cert_status, reason),
+                der,
+                sql.when(this_update),
+                sql.when(next_update),
+                sql.when(this_update + config.ocsp_cache_lifetime()),
+            ]
+        )
+    return rows
+
+
+def presign_now(certificate_ids: list[int]) -> int:
+    """Sign and store these certificates' answers now, in the caller's transaction: a bulk
+    revocation replaces their "good" answers with "revoked" ones, so the OCSP requests that
+    follow are served stored answers rather than each signing and writing one."""
+    issuing_ca = authority.current(AuthorityRole.ISSUING)
+    if issuing_ca is None or not certificate_ids:
+        return 0
+    signer = authority.ocsp_signer(issuing_ca)
+    chunk: Chunk = list(
+        Certificate.objects.filter(issuer_id=issuing_ca.id, id__in=certificate_ids)
+        .order_by("id")
+        .values_list("id", "serial_hex", "status", "revocation_reason", "revoked_at")
+    )
+    rows = _signed(issuing_ca, signer, chunk)
+    OcspResponse.objects.filter(
+        issuer_id=issuing_ca.id, serial_hex__in=[row[1] for row in chunk]
+    ).exclude(hash_name=hashes.SHA1.name).delete()  # other CertID hashes: signed when asked
+    with sql.connection().cursor() as cursor:
+        cursor.executemany(ocsp_cache.upsert_sql(), rows)
+    return len(rows)

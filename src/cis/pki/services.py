@@ -9,20 +9,21 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from django.db import transaction
 
-from cis.audit.trail import record
+from cis.audit.trail import record, record_many
 from cis.authz.actions import Action
-from cis.authz.policy import Actor, require
+from cis.authz.policy import Actor, decide, require
 from cis.authz.scope import person_workplaces, workplaces_query
 from cis.authz.targets import CardStep
 from cis.core import clock, metrics, rows, sql
-from cis.core.errors import InvalidState, ValidationFailed
+from cis.core.errors import InvalidState, NotFound, ValidationFailed
 from cis.people.models import Person, PersonStatus
-from cis.signin.services import sessions_end_for_certificate
+from cis.signin.services import sessions_end_for_certificate, sessions_end_for_certificates
 
-from . import authority, crl, ocsp_cache, profiles
+from . import authority, crl, ocsp_cache, ocsp_presign, profiles
 from .constants import MAX_VALIDITY_DAYS, NOT_BEFORE_BACKDATE
 from .csr import check_request
 from .models import Certificate, serial_to_hex
+from .selectors import normalise_serial
 from .serials import new_serial
 from .states import CertificateStatus, RevocationReason, parse_reason
 
@@ -302,3 +303,87 @@ def certificate_supersede(
         card_action=card_action,
         replacement=replacement,
     )
+
+
+# At most this many certificates in one bulk revocation: one transaction holds their rows.
+MAX_BULK_REVOCATIONS = 1000
+
+
+def certificates_revoke(
+    *, actor: Actor, serials: list[str], reason: str, request_ref: str = ""
+) -> list[Certificate]:
+    """Revoke many certificates at once (a compromised batch, as EJBCA and MyID offer): all of
+    them, or, if any one is refused, none.
+
+    Each certificate is decided by the one policy as certificate_revoke decides it, and gets
+    its own audit event under the rule that allowed it, in one transaction. A serial the actor
+    may not see is 'not found', as for one. Their new "revoked" OCSP answers are signed and
+    stored in the same transaction (ocsp_presign.presign_now), so the requests that follow
+    are answered from storage; the next CRL lists them (published on demand: crl.py).
+    """
+    parsed = parse_reason(reason)
+    if parsed == RevocationReason.SUPERSEDED:
+        raise ValidationFailed("A renewal supersedes a certificate; not a bulk revocation.")
+    wanted = list(dict.fromkeys(normalise_serial(serial) for serial in serials))
+    if not wanted:
+        raise ValidationFailed("Name at least one certificate.", field="serials")
+    if len(wanted) > MAX_BULK_REVOCATIONS:
+        raise ValidationFailed(
+            f"At most {MAX_BULK_REVOCATIONS:,} certificates at once; {len(wanted):,} were named.",
+            field="serials",
+        )
+    issuing_ca = authority.issuing()
+    with transaction.atomic():
+        # In id order, so that two bulk revocations that overlap lock in the same order.
+        found = {
+            cert.serial_hex: cert
+            for cert in Certificate.objects.select_for_update(of=("self",))
+            .select_related("person")
+            .filter(issuer_id=issuing_ca.id, serial_hex__in=wanted)
+            .order_by("id")
+        }
+        events: list[dict[str, Any]] = []
+        at = clock.now().replace(microsecond=0)
+        for serial_hex in wanted:
+            cert = found.get(serial_hex)
+            if cert is None or not decide(actor, Action.CERTIFICATE_VIEW, cert).allowed:
+                raise NotFound("No such certificate, or not one you can see.", field="serials")
+            decision = require(actor, Action.CERTIFICATE_REVOKE, cert)
+            if cert.status != CertificateStatus.VALID:
+                raise InvalidState(
+                    f"Certificate {cert.serial_hex} is already "
+                    f"{cert.get_status_display().lower()}; nothing was revoked."
+                )
+            before = _snapshot(cert)
+            cert.status = CertificateStatus.REVOKED
+            cert.revoked_at = at
+            cert.revocation_reason = parsed
+            events.append(
+                {
+                    "rule": decision.rule,
+                    "action": Action.CERTIFICATE_REVOKE,
+                    "target_type": "certificate",
+                    "target_ref": cert.serial_hex,
+                    "organisation_ref": _organisation_ref(cert.person),
+                    "before": before,
+                    "after": _snapshot(cert),
+                    "request_ref": request_ref,
+                }
+            )
+        certs = [found[serial_hex] for serial_hex in wanted]
+        ids = [cert.pk for cert in certs]
+        Certificate.objects.filter(pk__in=ids).update(
+            status=CertificateStatus.REVOKED,
+            revoked_at=at,
+            revocation_reason=parsed,
+            updated_at=clock.now(),
+        )
+        record_many(actor=actor, rule=str(events[0]["rule"]), events=events)
+        sessions_end_for_certificates([cert.serial_hex for cert in certs])
+        crl.revocations_pending(certificates=certs)
+        ocsp_presign.presign_now(ids)
+    count = len(certs)
+    transaction.on_commit(
+        lambda: metrics.inc(metrics.CERTIFICATES_REVOKED, count, reason=str(parsed))
+    )
+    return certs

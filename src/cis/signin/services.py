@@ -340,6 +340,18 @@ def sessions_end_for_certificate(
     return _end(_lock(query), actor=None, rule=f"consequence:{reason}", reason=reason)
 
 
+def sessions_end_for_certificates(
+    serials: list[str], *, reason: str = EndReason.CERTIFICATE_REVOKED
+) -> int:
+    """sessions_end_for_certificate for many at once (a bulk revocation): one query."""
+    keys = []
+    for serial in serials:
+        number = int(str(serial).lower().removeprefix("0x"), 16)
+        keys.append(number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big").hex())
+    query = _live().filter(certificate_serial__in=keys)
+    return _end(_lock(query), actor=None, rule=f"consequence:{reason}", reason=reason)
+
+
 @transaction.atomic
 def sessions_end_for_person(person: Person, *, reason: str = EndReason.PERSON_CLOSED) -> int:
     """Every session of a person ends now. Call inside the closing of their profile."""

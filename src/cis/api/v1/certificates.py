@@ -16,7 +16,7 @@ from cis.core.errors import NotFound
 from cis.people.models import Person
 from cis.pki.models import Certificate
 from cis.pki.selectors import certificate_get, certificate_search
-from cis.pki.services import certificate_revoke
+from cis.pki.services import MAX_BULK_REVOCATIONS, certificate_revoke, certificates_revoke
 
 from . import lookups
 from .conventions import (
@@ -88,6 +88,21 @@ class RevokeSerializer(serializers.Serializer[Any]):
     )
 
 
+class BulkRevokeSerializer(RevokeSerializer):
+    serials = serializers.ListField(
+        child=serializers.CharField(),
+        min_length=1,
+        max_length=MAX_BULK_REVOCATIONS,
+        help_text=f"Serial numbers in hex, 1 to {MAX_BULK_REVOCATIONS:,}.",
+    )
+
+
+class BulkRevokedSerializer(serializers.Serializer[Any]):
+    revoked = serializers.ListField(child=serializers.CharField(), help_text="Serials, hex.")
+    reason = serializers.CharField()
+    revoked_at = serializers.DateTimeField()
+
+
 class CertificateListView(LongListEndpoint[Certificate]):
     serializer_class = CertificateSerializer
 
@@ -153,6 +168,33 @@ class CertificateRevokeView(Endpoint):
         return Response(CertificateDetailSerializer(cert).data)
 
 
+class CertificateBulkRevokeView(Endpoint):
+    @extend_schema(
+        tags=TAG,
+        summary="Revoke many certificates at once (RA Agent)",
+        operation_id="certificates_bulk_revoke",
+        description=(
+            "For a compromised batch: every certificate named is revoked with the one reason, "
+            "each decided by the policy and audited on its own, all in one transaction. If "
+            "any one is out of your scope, unknown or already revoked, none is revoked. OCSP "
+            "answers 'revoked' at once; the next CRL lists them all."
+        ),
+        request=BulkRevokeSerializer,
+        responses={200: BulkRevokedSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        actor = actor_of(request)
+        data = parse(BulkRevokeSerializer, request.data)
+        certs = certificates_revoke(actor=actor, serials=data["serials"], reason=data["reason"])
+        return Response(
+            {
+                "revoked": [cert.serial_hex for cert in certs],
+                "reason": certs[0].revocation_reason,
+                "revoked_at": certs[0].revoked_at,
+            }
+        )
+
+
 def _visible(request: Request, serial: str) -> Certificate:
     try:
         return certificate_get(actor=actor_of(request), serial=serial)
@@ -163,6 +205,11 @@ def _visible(request: Request, serial: str) -> Certificate:
 # Routes, included from api/v1/urls.py.
 urlpatterns: list[URLPattern] = [
     path("certificates/", CertificateListView.as_view(), name="certificate-list"),
+    path(
+        "certificates/revoke/",
+        CertificateBulkRevokeView.as_view(),
+        name="certificate-bulk-revoke",
+    ),
     path(
         "certificates/<str:serial>/",
         CertificateDetailView.as_view(),

@@ -8,6 +8,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from cis.authz.policy import CONSOLE
 from cis.core import clock
@@ -35,7 +36,13 @@ class Command(BaseCommand):
         issue.add_argument("--out", help="where to write the PEM certificate (default: stdout)")
 
         revoke = sub.add_parser("revoke", help="revoke a certificate")
-        revoke.add_argument("--serial", required=True, metavar="HEX")
+        named = revoke.add_mutually_exclusive_group(required=True)
+        named.add_argument("--serial", metavar="HEX")
+        named.add_argument(
+            "--serials-file",
+            metavar="FILE",
+            help="revoke every serial in FILE (one a line) at once: all of them or none",
+        )
         revoke.add_argument(
             "--reason",
             required=True,
@@ -110,6 +117,9 @@ class Command(BaseCommand):
             )
 
     def _revoke(self, options: dict[str, Any]) -> None:
+        if options["serials_file"]:
+            self._revoke_many(options)
+            return
         serial = selectors.normalise_serial(options["serial"])
         cert = Certificate.objects.filter(serial_hex=serial).first()
         if cert is None:
@@ -120,6 +130,25 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Revoked {cert.serial_hex} ({cert.get_revocation_reason_display()}) at "
             f"{cert.revoked_at:%Y-%m-%d %H:%M:%S %Z}; the CRL and OCSP show it now."
+        )
+
+    def _revoke_many(self, options: dict[str, Any]) -> None:
+        try:
+            text = Path(options["serials_file"]).read_text()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {options['serials_file']}: {exc.strerror}.") from None
+        serials = [line.strip() for line in text.splitlines() if line.strip()]
+        done = 0
+        with transaction.atomic():  # all of the file, or none of it
+            for start in range(0, len(serials), services.MAX_BULK_REVOCATIONS):
+                certs = services.certificates_revoke(
+                    actor=CONSOLE,
+                    serials=serials[start : start + services.MAX_BULK_REVOCATIONS],
+                    reason=options["reason"],
+                )
+                done += len(certs)
+        self.stdout.write(
+            f"Revoked {done} certificates; OCSP shows it now, the next CRL lists them."
         )
 
     def _crl(self, options: dict[str, Any]) -> None:

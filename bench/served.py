@@ -242,10 +242,10 @@ class Figure:
 class Installation:
     """The throwaway database and data directory, and the environment that points at them."""
 
-    def __init__(self, database_url: str, work: Path) -> None:
+    def __init__(self, database_url: str, work: Path, data_dir: Path | None = None) -> None:
         self.database_url = database_url
-        self.data_dir = work / "data"
-        self.data_dir.mkdir()
+        self.data_dir = data_dir or work / "data"
+        self.data_dir.mkdir(exist_ok=True)
         self.env = {
             **os.environ,
             "CIS_DATA_DIR": str(self.data_dir),
@@ -273,8 +273,9 @@ class Installation:
         self._admin(f'CREATE DATABASE "{self.database}"')
         log(f"filling {self.database} with cis bench-data --size {size} ...")
         started = time.monotonic()
+        how = ["--people", size] if size.isdigit() else ["--size", size]
         subprocess.run(  # noqa: S603
-            [CIS, "bench-data", "--size", size], env=self.env, check=True, stdout=sys.stderr
+            [CIS, "bench-data", *how], env=self.env, check=True, stdout=sys.stderr
         )
         log(f"  done in {time.monotonic() - started:.0f} s")
 
@@ -355,7 +356,11 @@ def main(argv: list[str] | None = None) -> int:
     from . import served_figures  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(prog="python -m bench.served", description=__doc__)
-    parser.add_argument("--size", default="ci", help="cis bench-data size (ci: 50,000 people)")
+    parser.add_argument(
+        "--size",
+        default="ci",
+        help="cis bench-data size (ci: 50,000 people), or a number of people",
+    )
     parser.add_argument("--seconds", type=float, default=6, help="length of each wrk round")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per figure")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
@@ -366,6 +371,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--only", action="append", help="only this figure (repeatable)")
+    parser.add_argument(
+        "--existing",
+        metavar="DATA_DIR",
+        type=Path,
+        help="measure the database as it is (filled before by `cis bench-data` with this "
+        "CIS_DATA_DIR): neither made, filled nor dropped; to compare code on the same data",
+    )
     args = parser.parse_args(argv)
     for tool in ("wrk", "openssl"):
         if shutil.which(tool) is None:
@@ -373,8 +385,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     with tempfile.TemporaryDirectory(prefix="cis-bench-http-") as tmp:
         work = Path(tmp)
-        installation = Installation(args.database, work)
-        installation.create(args.size)
+        installation = Installation(args.database, work, args.existing)
+        if args.existing is None:
+            installation.create(args.size)
         try:
             installation.django()
             plan = served_figures.Plan(
@@ -390,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                 for figure in plan.measure(cis, peer):
                     print(figure.line(), flush=True)
         finally:
-            if not args.keep:
+            if not args.keep and args.existing is None:
                 installation.drop()
     return 0
 

@@ -22,6 +22,13 @@ from .served import PEER_CONNECTIONS, Figure, Run, Server, burst, log, wrk
 
 PREFIXES = ("Smi", "Pat", "Wil", "Kha", "Jon", "Tho", "Rob", "Gre")
 SUBSTRINGS = ("atso", "ilki", "ingh", "orri", "arke", "ough", "ende", "ussa")
+# The directory's latency figures and the request files they send.
+LATENCY_FIGURES = {
+    "search_prefix_p95_ms": "search_prefix",
+    "search_substring_p95_ms": "search_substring",
+    "ra_queue_p95_ms": "ra_queue",
+    "lsa_home_p95_ms": "lsa_home",
+}
 OCSP_SIGNED_REQUESTS = 40_000
 LATENCY_CONNECTIONS = 2  # p95 figures: two clients at once, so the figure is service, not queue
 REVOCATIONS = 10_000
@@ -59,8 +66,12 @@ class Plan:
         log("preparing the requests ...")
         started = time.monotonic()
         helper = Bench(client=None, data_dir=self.work)  # type: ignore[arg-type]  # no WSGI here
-        cards = signin._world(helper)["cards"]
         self._file("trivial", [data.Line("GET", "/bench/trivial")])
+        if self.only and self.only <= set(LATENCY_FIGURES):
+            self._directory()  # only the directory's latencies: no OCSP, sign-in or grants
+            log(f"  done in {time.monotonic() - started:.0f} s")
+            return
+        cards = signin._world(helper)["cards"]
         # OCSP: the directory's certificates, good and revoked; CIS and OpenSSL get the same.
         serials = data.ocsp_serials(1000)
         cached = data.ocsp_bodies(serials, nonce=False)
@@ -154,6 +165,8 @@ class Plan:
         )
         self._file("ra_queue", [get("/api/v1/requests/?view=open", b) for b in browsers.values()])
         self._file("lsa_home", [get("/", b) for b in lsa_browsers])
+        if self.only and self.only <= set(LATENCY_FIGURES):
+            return  # no revocations or card issues to prepare
         staff = set(RightGrant.objects.values_list("person_id", flat=True))
         revocations: list[data.Line] = []
         per_ra = REVOCATIONS // len(agents) + 1
@@ -289,12 +302,7 @@ class Plan:
             yield self._rate(cis, "http_token_grants", "grants", "grants/s", 800)
         if self.wanted("http_certificate_issue"):
             yield self._rate(cis, "http_certificate_issue", "issue", "certificates/s", 500)
-        for name, file in (
-            ("search_prefix_p95_ms", "search_prefix"),
-            ("search_substring_p95_ms", "search_substring"),
-            ("ra_queue_p95_ms", "ra_queue"),
-            ("lsa_home_p95_ms", "lsa_home"),
-        ):
+        for name, file in LATENCY_FIGURES.items():
             if self.wanted(name):
                 yield self._latency(cis, name, file, 10 if "prefix" in name else 50)
         if self.wanted("revoke_10k_seconds"):

@@ -6,11 +6,15 @@ import base64
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from cis.audit.models import AuditEvent
+from cis.core import clock
 from cis.people.models import Person
-from cis.workflow.models import Request
+from cis.workflow.models import Request, RequestApproval
+from tests.factories.directory import AssignmentFactory, PersonFactory
 
 from .desk import PHOTO, Desk
 
@@ -193,6 +197,33 @@ def test_filters(desk: Desk) -> None:
     assert len(agent.get(V1, {"older_than_days": "7"}).json()["results"]) == 0
     assert len(agent.get(V1, {"view": "closed"}).json()["results"]) == 0
     assert agent.get(V1, {"view": "sideways"}).status_code == 400
+
+
+def test_the_open_queue_takes_a_fixed_number_of_queries(desk: Desk) -> None:
+    """The RA queue as an RA Agent sees it (`?view=open`): as many statements for twelve
+    requests, one of them approved once, as for one, each with its own count of approvals."""
+    first = raise_card(desk)
+    agent = client(desk.agent)
+    agent.get(V1, {"view": "open"})  # warm
+    with CaptureQueriesContext(connection) as few:
+        assert len(agent.get(V1, {"view": "open"}).json()["results"]) == 1
+    assert 0 < len(few.captured_queries) <= 10
+    for n in range(11):
+        holder = PersonFactory(given_name="Queued", family_name=f"Holder{n}", registered_ra=desk.ra)
+        AssignmentFactory(person=holder, position=desk.pharmacist)
+        response = client(desk.sponsor).post(
+            V1,
+            {"request_type": "card_issue", "payload": {"user_id": holder.user_id}},
+            format="json",
+        )
+        assert response.status_code == 201, response.json()
+    RequestApproval.objects.create(request_id=first["id"], approver=desk.agent2, at=clock.now())
+    with CaptureQueriesContext(connection) as many:
+        rows = agent.get(V1, {"view": "open"}).json()["results"]
+    assert len(many.captured_queries) <= len(few.captured_queries), many.captured_queries
+    assert len(rows) == 12
+    assert {r["id"]: r["approvals_given"] for r in rows}[first["id"]] == 1
+    assert sum(r["approvals_given"] for r in rows) == 1
 
 
 def test_the_schema_documents_every_request_route() -> None:

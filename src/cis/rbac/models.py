@@ -145,6 +145,14 @@ class PositionAssignment(TimestampedModel):
                 name="assignment_end_after_start",
             )
         ]
+        indexes = [
+            # Who works at an organisation's positions, read from the index alone: what every
+            # scoped list (people, cards, certificates in an LSA's or RA's area) asks first.
+            models.Index(
+                fields=["position", "person", "start_date", "end_date"],
+                name="rbac_assign_scope_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.person_id} in {self.position}"

@@ -6,7 +6,8 @@ import base64
 import binascii
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -17,7 +18,7 @@ from cis.core import clock
 from cis.people.services import DOCUMENT_TYPES
 from cis.workflow import selectors, services
 from cis.workflow.apply import IdentityEvidence
-from cis.workflow.models import Request
+from cis.workflow.models import Request, RequestApproval
 from cis.workflow.selectors import AGES, VIEWS, QueueFilter
 from cis.workflow.states import EscalationLevel, EventKind, RequestState, RequestType
 
@@ -218,7 +219,16 @@ class DuplicateSerializer(PersonRefSerializer):
 
 
 def _with_counts(rows: QuerySet[Request]) -> QuerySet[Request]:
-    return rows.annotate(approvals_given=Count("approvals"))
+    """Each request's approvals, counted in a subquery per row of the page: a JOIN with
+    GROUP BY every selected column (six tables') cost PostgreSQL more to plan than to run."""
+    given = (
+        RequestApproval.objects.filter(request=OuterRef("pk"))
+        .order_by()
+        .values("request")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return rows.annotate(approvals_given=Coalesce(Subquery(given), 0))
 
 
 def _detail(actor: Any, pk: int) -> dict[str, Any]:

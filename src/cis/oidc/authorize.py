@@ -1,7 +1,9 @@
 """GET or POST /oidc/authorize: the code flow's front door, with sign-in, step-up and roles.
 
-Order of checks: the client and its exact redirect_uri (errors shown here, never redirected);
-then what CIS does not support (request objects by value or reference); PKCE S256; prompt;
+Order of checks: a pushed request's request_uri (pushed.py, RFC 9126), whose parameters then
+stand for the request's own; the client and its exact redirect_uri (errors shown here, never
+redirected); whether the client must push its requests; what CIS does not support (request
+objects by value, request_uri from elsewhere); PKCE S256; prompt;
 id_token_hint; whether the person is signed in recently enough (prompt, max_age) and strongly
 enough (acr_values); then whether they have chosen the role they work in. Only then is a code
 issued. Every answer sent back to the client carries `iss` (RFC 9207), errors included.
@@ -32,6 +34,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 
 from cis.core import clock
+from cis.core.digests import secret_digest
 from cis.core.errors import DomainError
 from cis.signin import browser
 from cis.signin.constants import ACR_ORDER
@@ -39,10 +42,11 @@ from cis.signin.models import SignInSession
 from cis.signin.services import selected_role_still_held
 
 from . import keys
-from .constants import PROMPT_VALUES
+from .constants import PROMPT_VALUES, PUSHED_REQUEST_URI_PREFIX
 from .errors import (
     INTERACTION_REQUIRED,
     INVALID_REQUEST,
+    INVALID_REQUEST_URI,
     LOGIN_REQUIRED,
     REQUEST_NOT_SUPPORTED,
     REQUEST_URI_NOT_SUPPORTED,
@@ -50,6 +54,8 @@ from .errors import (
     error_redirect,
     with_iss,
 )
+from .models import PushedRequest
+from .pushed import open_pushed, requires_par, spend_pushed
 
 # The authorize request (its path and query) that sent this browser to sign in again for a
 # stronger acr; a second arrival from it that is still too weak is refused, not looped.
@@ -57,6 +63,17 @@ STEP_UP_KEY = "cis_oidc_step_up"
 
 
 def _without(request: HttpRequest, *names: str) -> str:
+    pushed = getattr(request, "cis_pushed", None)
+    if pushed is not None:
+        # A pushed request comes back by its request_uri; what must not repeat on the way
+        # back (prompt=login, max_age) is dropped from the pushed parameters themselves.
+        request_uri, _params = pushed
+        PushedRequest.objects.filter(digest=secret_digest(request_uri)).update(
+            params={k: v for k, v in request.GET.items() if k not in names}
+        )
+        query = QueryDict(mutable=True)
+        query.update({"client_id": request.GET["client_id"], "request_uri": request_uri})
+        return request.path + "?" + query.urlencode()
     query = request.GET.copy()
     for name in names:
         query.pop(name, None)
@@ -79,6 +96,18 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
             request.POST = QueryDict()
             request.META["QUERY_STRING"] = params.urlencode()
             request.method = "GET"
+        # The first arrival opens a pushed request (its sign-in window starts), signed in or not.
+        request_uri = request.GET.get("request_uri", "")
+        if request_uri.startswith(PUSHED_REQUEST_URI_PREFIX):
+            pushed_params = open_pushed(request_uri, request.GET.get("client_id", ""))
+            if pushed_params is None:
+                return self._unusable_request_uri()
+            # RFC 9126 §4: the pushed parameters are the request; any others are ignored.
+            pushed_query = QueryDict(mutable=True)
+            pushed_query.update(pushed_params)
+            request.GET = pushed_query  # type: ignore[assignment]  # a QueryDict as Django's
+            request.META["QUERY_STRING"] = pushed_query.urlencode()
+            request.cis_pushed = (request_uri, pushed_params)  # type: ignore[attr-defined]
         if request.user.is_authenticated and getattr(request, "signin_session", None) is None:
             # Only the demo signs people in without a sign-in session (the persona page).
             if not settings.CIS_DEMO_LOGIN:
@@ -95,6 +124,7 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
 
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
         """Every redirect back to the client, success or error, names this issuer (RFC 9207)."""
+        self._spend()
         iss = oauth2_settings.oauth2_authorization_server_issuer(self.request)
         response: HttpResponse = super().redirect(with_iss(redirect_to, iss), application)
         return response
@@ -107,9 +137,31 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
         response: HttpResponseBase = super().handle_no_permission()
         return response
 
+    def _spend(self) -> bool:
+        """A pushed request is spent by the authorization response it leads to (RFC 9126 §4)."""
+        pushed = getattr(self.request, "cis_pushed", None)
+        return pushed is None or spend_pushed(pushed[0])
+
+    def _unusable_request_uri(self) -> HttpResponse:
+        """An unknown, spent, expired or other client's request_uri: no redirect_uri can be
+        trusted, so the person is told here (RFC 9101 §7's invalid_request_uri)."""
+        return render(
+            self.request,
+            "oidc/authorize.html",
+            {
+                "error": {
+                    "error": INVALID_REQUEST_URI,
+                    "description": "This sign-in link has been used already or has expired. "
+                    "Go back to the clinical system and start again.",
+                }
+            },
+            status=400,
+        )
+
     def _error(
         self, credentials: dict[str, Any], error: str, description: str = ""
     ) -> HttpResponse:
+        self._spend()
         application = get_application_model().objects.get(client_id=credentials["client_id"])
         iss = oauth2_settings.oauth2_authorization_server_issuer(self.request)
         target = error_redirect(
@@ -169,6 +221,15 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
         except OAuthToolkitError as error:
             response: HttpResponseBase = self.error_response(error, application=None)
             return response
+        pushed = getattr(request, "cis_pushed", None) is not None
+        if not pushed and requires_par(
+            get_application_model().objects.get(client_id=credentials["client_id"])
+        ):
+            return self._error(
+                credentials,
+                INVALID_REQUEST,
+                "This client must push its authorization requests (PAR, RFC 9126).",
+            )
         if "request" in request.GET:
             return self._error(
                 credentials, REQUEST_NOT_SUPPORTED, "Request objects are not accepted here."
@@ -215,6 +276,9 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
             query = _without(request, "prompt")
             choose = reverse("signin:role") + "?" + urlencode({"next": query})
             return redirect(choose)
+        if pushed and not self._spend():  # a concurrent arrival spent it first
+            return self._unusable_request_uri()
+        request.cis_pushed = None  # type: ignore[attr-defined]  # spent: the redirect is final
         response = super().get(request, *args, **kwargs)
         return response
 

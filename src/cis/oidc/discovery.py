@@ -58,6 +58,9 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         # preferences (Core §3.1.2.1), never an error.
         "ui_locales_supported": list(UI_LOCALES),
         "claims_locales_supported": list(UI_LOCALES),
+        "pushed_authorization_request_endpoint": endpoint("pushed-authorization-request"),
+        # Per client (its registration); never for every client of this provider.
+        "require_pushed_authorization_requests": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,

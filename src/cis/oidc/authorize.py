@@ -2,8 +2,10 @@
 
 Order of checks: a pushed request's request_uri (pushed.py, RFC 9126), whose parameters then
 stand for the request's own; the client and its exact redirect_uri (errors shown here, never
-redirected); whether the client must push its requests; what CIS does not support (request
-objects by value, request_uri from elsewhere); PKCE S256; prompt;
+redirected); whether the client must push its requests; a signed request object (`request=`,
+request_object.py) whose claims alone are then the request, or refused with
+invalid_request_object; whether the client must sign its requests; a request_uri from
+elsewhere (never fetched: request_uri_not_supported); PKCE S256; prompt;
 id_token_hint; whether the person is signed in recently enough (prompt, max_age) and strongly
 enough (acr_values); then whether they have chosen the role they work in. Only then is a code
 issued. Every answer sent back to the client carries `iss` (RFC 9207), errors included.
@@ -42,24 +44,27 @@ from cis.signin.models import SignInSession
 from cis.signin.services import selected_role_still_held
 
 from . import keys
-from .constants import PROMPT_VALUES, PUSHED_REQUEST_URI_PREFIX
+from .constants import PROMPT_VALUES, PUSHED_REQUEST_URI_PREFIX, issuer
 from .errors import (
     INTERACTION_REQUIRED,
     INVALID_REQUEST,
+    INVALID_REQUEST_OBJECT,
     INVALID_REQUEST_URI,
     LOGIN_REQUIRED,
-    REQUEST_NOT_SUPPORTED,
     REQUEST_URI_NOT_SUPPORTED,
     UNMET_AUTHENTICATION_REQUIREMENTS,
     error_redirect,
     with_iss,
 )
 from .models import PushedRequest
-from .pushed import open_pushed, requires_par, spend_pushed
+from .pushed import open_pushed, requires_par, requires_signed, spend_pushed
+from .request_object import RequestObjectRefused, request_params
 
 # The authorize request (its path and query) that sent this browser to sign in again for a
 # stronger acr; a second arrival from it that is still too weak is refused, not looped.
 STEP_UP_KEY = "cis_oidc_step_up"
+# Where a request from a verified request object was sent on its way (sign-in, role choice).
+SIGNED_RETURNS_KEY = "cis_oidc_signed_returns"
 
 
 def _without(request: HttpRequest, *names: str) -> str:
@@ -78,7 +83,15 @@ def _without(request: HttpRequest, *names: str) -> str:
     for name in names:
         query.pop(name, None)
     encoded = query.urlencode()
-    return request.path + (f"?{encoded}" if encoded else "")
+    target = request.path + (f"?{encoded}" if encoded else "")
+    if getattr(request, "cis_signed", False):
+        # The way back carries a signed request object's verified parameters: remember that
+        # this browser's return to exactly them still counts as signed.
+        request.session[SIGNED_RETURNS_KEY] = [
+            *request.session.get(SIGNED_RETURNS_KEY, [])[-4:],
+            target,
+        ]
+    return target
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -99,9 +112,11 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
         # The first arrival opens a pushed request (its sign-in window starts), signed in or not.
         request_uri = request.GET.get("request_uri", "")
         if request_uri.startswith(PUSHED_REQUEST_URI_PREFIX):
-            pushed_params = open_pushed(request_uri, request.GET.get("client_id", ""))
-            if pushed_params is None:
+            opened = open_pushed(request_uri, request.GET.get("client_id", ""))
+            if opened is None:
                 return self._unusable_request_uri()
+            pushed_params, signed = opened
+            request.cis_signed = signed  # type: ignore[attr-defined]
             # RFC 9126 §4: the pushed parameters are the request; any others are ignored.
             pushed_query = QueryDict(mutable=True)
             pushed_query.update(pushed_params)
@@ -206,7 +221,37 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
             raise ValueError("The id_token_hint names no subject.")
         return subject
 
+    def _open_request_object(self, request: HttpRequest) -> str | None:
+        """`request=` (RFC 9101): its claims become the request's parameters, and nothing
+        outside it counts (§6.3). Why it cannot be used, or None."""
+        client = (
+            get_application_model()
+            .objects.filter(client_id=request.GET.get("client_id", ""))
+            .first()
+        )
+        if client is None:
+            return "The request object's client is not registered."
+        try:
+            params = request_params(request.GET["request"], client, issuer=issuer(request))
+        except RequestObjectRefused as exc:
+            # Only the outer request is left to answer by (its client and redirect_uri).
+            without = request.GET.copy()
+            del without["request"]
+            request.GET = without  # type: ignore[assignment]  # a QueryDict as Django's own
+            request.META["QUERY_STRING"] = without.urlencode()
+            return str(exc)
+        query = QueryDict(mutable=True)
+        query.update(params)
+        request.GET = query  # type: ignore[assignment]  # a QueryDict as Django's own
+        request.META["QUERY_STRING"] = query.urlencode()
+        request.cis_signed = True  # type: ignore[attr-defined]
+        return None
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        refused_object = self._open_request_object(request) if "request" in request.GET else None
+        returns = request.session.get(SIGNED_RETURNS_KEY, [])
+        if request.get_full_path() in returns:
+            request.cis_signed = True  # type: ignore[attr-defined]
         claims_request = request.GET.get("claims")
         claims_invalid = claims_request is not None and not _claims_request_valid(claims_request)
         if claims_invalid:
@@ -230,9 +275,14 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
                 INVALID_REQUEST,
                 "This client must push its authorization requests (PAR, RFC 9126).",
             )
-        if "request" in request.GET:
+        if refused_object is not None:
+            return self._error(credentials, INVALID_REQUEST_OBJECT, refused_object)
+        signed = bool(getattr(request, "cis_signed", False))
+        if not signed and requires_signed(
+            get_application_model().objects.get(client_id=credentials["client_id"])
+        ):
             return self._error(
-                credentials, REQUEST_NOT_SUPPORTED, "Request objects are not accepted here."
+                credentials, INVALID_REQUEST, "This client must send a signed request object."
             )
         if "request_uri" in request.GET:
             return self._error(

@@ -71,6 +71,7 @@ def oidc_client_add(
     backchannel_logout_uri: str = "",
     backchannel_logout_session_required: bool = False,
     require_pushed_authorization_requests: bool = False,
+    require_signed_request_object: bool = False,
 ) -> NewClient:
     """A confidential client for the code flow; its secret is shown once, here, and never again."""
     decision = require(actor, Action.OIDC_CLIENT_MANAGE)
@@ -104,6 +105,7 @@ def oidc_client_add(
         backchannel_logout_uri=backchannel,
         backchannel_logout_session_required=backchannel_logout_session_required,
         require_pushed_authorization_requests=require_pushed_authorization_requests,
+        require_signed_request_object=require_signed_request_object,
     )
     record(
         actor=actor,
@@ -202,6 +204,7 @@ def client_settings(application: Application) -> dict[str, Any]:
         "require_pushed_authorization_requests": bool(
             more and more.require_pushed_authorization_requests
         ),
+        "require_signed_request_object": bool(more and more.require_signed_request_object),
         "jwks_key_ids": [k.get("kid", "") for k in (more.jwks or {}).get("keys", [])]
         if more
         else [],
@@ -217,6 +220,7 @@ def oidc_client_update(
     backchannel_logout_uri: str | None = None,
     backchannel_logout_session_required: bool | None = None,
     require_pushed_authorization_requests: bool | None = None,
+    require_signed_request_object: bool | None = None,
     jwks: Any = None,
 ) -> Application:
     """Change a client's protocol settings (each argument left None stays as it is; an empty
@@ -238,6 +242,8 @@ def oidc_client_update(
         more.backchannel_logout_session_required = backchannel_logout_session_required
     if require_pushed_authorization_requests is not None:
         more.require_pushed_authorization_requests = require_pushed_authorization_requests
+    if require_signed_request_object is not None:
+        more.require_signed_request_object = require_signed_request_object
     if jwks is not None:
         more.jwks = None if jwks == {"keys": []} else check_public_jwks(jwks)
     application.save(update_fields=["algorithm", "updated"])

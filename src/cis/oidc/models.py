@@ -88,6 +88,8 @@ class ClientRegistration(models.Model):
     jwks = models.JSONField(null=True, blank=True)
     # RFC 9126 §6: this client's authorization requests must come through PAR.
     require_pushed_authorization_requests = models.BooleanField(default=False)
+    # RFC 9101 §10.5: this client's authorization requests must be signed request objects.
+    require_signed_request_object = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"Registration of client {self.application_id}"
@@ -114,6 +116,7 @@ class PushedRequest(models.Model):
     digest = models.CharField(max_length=64, unique=True)  # of the request_uri, never kept
     client_id = models.CharField(max_length=100)
     params = models.JSONField()
+    signed = models.BooleanField(default=False)  # pushed as a signed request object
     expires_at = models.DateTimeField(db_index=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)

@@ -7,9 +7,10 @@ endpoint (client_secret_basic, client_secret_post or private_key_jwt), and is gi
 would check it (client, exact redirect_uri, response_type, scope, PKCE S256, prompt), so a bad
 one is refused to the client, never shown to a person.
 
-A request_uri is bound to the client that pushed it, must be used within
-PUSHED_REQUEST_SECONDS, and is spent by the authorization response it leads to (a code or an
-error): never used twice (§4). Only a digest of it is kept. The endpoint is CSRF-exempt: it is
+The request may come as a signed request object (`request=`, request_object.py), checked here;
+its claims are then the pushed parameters. A request_uri is bound to the client that pushed it,
+must be used within PUSHED_REQUEST_SECONDS, and is spent by the authorization response it
+leads to (a code or an error): never used twice (§4). Only a digest of it is kept. The endpoint is CSRF-exempt: it is
 a client-authenticated API, where no cookie counts.
 """
 
@@ -39,9 +40,11 @@ from .constants import (
     PUSHED_REQUEST_SECONDS,
     PUSHED_REQUEST_SIGN_IN_SECONDS,
     PUSHED_REQUEST_URI_PREFIX,
+    issuer,
 )
-from .errors import INVALID_CLIENT, INVALID_REQUEST
+from .errors import INVALID_CLIENT, INVALID_REQUEST, INVALID_REQUEST_OBJECT
 from .models import ClientRegistration, PushedRequest
+from .request_object import RequestObjectRefused, request_params
 
 # What authenticates the client at this endpoint: never part of the authorization request.
 CLIENT_AUTH_PARAMS = ("client_secret", "client_assertion", "client_assertion_type")
@@ -56,6 +59,11 @@ def _error(error: str, description: str, status: int = 400) -> JsonResponse:
 def requires_par(client: Application) -> bool:
     registration = ClientRegistration.objects.filter(application=client).first()
     return bool(registration and registration.require_pushed_authorization_requests)
+
+
+def requires_signed(client: Application) -> bool:
+    registration = ClientRegistration.objects.filter(application=client).first()
+    return bool(registration and registration.require_signed_request_object)
 
 
 def check_authorization_params(core: Any, params: dict[str, str]) -> tuple[str, str] | None:
@@ -95,9 +103,15 @@ class PushedAuthorizationRequestView(OAuthLibMixin, View):  # type: ignore[misc]
             return _error(INVALID_REQUEST, "client_id is not the client that authenticated.")
         if any(len(request.POST.getlist(k)) > 1 for k in params):
             return _error(INVALID_REQUEST, "A parameter was given more than once.")
-        params, problem = self.prepare(client, params)
-        if problem is None:
-            problem = check_authorization_params(core, params)
+        signed = "request" in params
+        if signed:
+            try:
+                params = request_params(params["request"], client, issuer=issuer(request))
+            except RequestObjectRefused as exc:
+                return _error(INVALID_REQUEST_OBJECT, str(exc))
+        elif requires_signed(client):
+            return _error(INVALID_REQUEST, "This client must send a signed request object.")
+        problem = check_authorization_params(core, params)
         if problem is not None:
             return _error(*problem)
         request_uri = PUSHED_REQUEST_URI_PREFIX + secrets.token_urlsafe(32)
@@ -105,6 +119,7 @@ class PushedAuthorizationRequestView(OAuthLibMixin, View):  # type: ignore[misc]
             digest=secret_digest(request_uri),
             client_id=client.client_id,
             params=params,
+            signed=signed,
             expires_at=clock.now() + dt.timedelta(seconds=PUSHED_REQUEST_SECONDS),
         )
         response = JsonResponse(
@@ -113,16 +128,11 @@ class PushedAuthorizationRequestView(OAuthLibMixin, View):  # type: ignore[misc]
         response["Cache-Control"] = "no-store"
         return response
 
-    def prepare(
-        self, client: Application, params: dict[str, str]
-    ) -> tuple[dict[str, str], tuple[str, str] | None]:
-        """The parameters as authorize will see them (a hook for request objects)."""
-        return params, None
 
-
-def open_pushed(request_uri: str, client_id: str) -> dict[str, str] | None:
-    """The pushed request's parameters if `request_uri` is usable now by `client_id`; the first
-    arrival starts its sign-in window. None for an unknown, spent, expired or other client's."""
+def open_pushed(request_uri: str, client_id: str) -> tuple[dict[str, str], bool] | None:
+    """The pushed request's parameters, and whether they came signed, if `request_uri` is
+    usable now by `client_id`; the first arrival starts its sign-in window. None for an
+    unknown, spent, expired or other client's."""
     now = clock.now()
     with transaction.atomic():
         found = (
@@ -141,7 +151,9 @@ def open_pushed(request_uri: str, client_id: str) -> dict[str, str] | None:
         elif now >= found.expires_at:
             return None
     params = found.params
-    return {str(k): str(v) for k, v in params.items()} if isinstance(params, dict) else None
+    if not isinstance(params, dict):
+        return None
+    return {str(k): str(v) for k, v in params.items()}, found.signed
 
 
 def spend_pushed(request_uri: str) -> bool:

@@ -68,6 +68,11 @@ class OidcClientCreateSerializer(serializers.Serializer[Any]):
         default=False,
         help_text="Refuse its authorization requests unless pushed first (PAR, RFC 9126).",
     )
+    require_signed_request_object = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Refuse its authorization requests unless a signed request object (RFC 9101).",
+    )
 
 
 class OidcClientRetireSerializer(serializers.Serializer[Any]):

@@ -65,6 +65,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Refuse its authorization requests unless pushed first (PAR, RFC 9126).",
         )
+        add.add_argument(
+            "--require-signed-request-object",
+            action="store_true",
+            help="Refuse its authorization requests unless a signed request object (RFC 9101).",
+        )
         system = sub.add_parser(
             "add-system-client",
             help="Register a system that calls others as itself (client credentials, "
@@ -89,6 +94,11 @@ class Command(BaseCommand):
             "--require-pushed-authorization-requests",
             choices=("true", "false"),
             help="Whether its authorization requests must be pushed first (PAR, RFC 9126).",
+        )
+        update.add_argument(
+            "--require-signed-request-object",
+            choices=("true", "false"),
+            help="Whether its authorization requests must be signed request objects (RFC 9101).",
         )
         update.add_argument(
             "--jwks",
@@ -127,6 +137,7 @@ class Command(BaseCommand):
                     require_pushed_authorization_requests=options[
                         "require_pushed_authorization_requests"
                     ],
+                    require_signed_request_object=options["require_signed_request_object"],
                 )
                 self.stdout.write(
                     json.dumps(
@@ -188,6 +199,7 @@ class Command(BaseCommand):
                     require_pushed_authorization_requests=_flag(
                         options["require_pushed_authorization_requests"]
                     ),
+                    require_signed_request_object=_flag(options["require_signed_request_object"]),
                     jwks=client_jwks,
                 )
                 self.stdout.write(json.dumps(client_settings(updated)))

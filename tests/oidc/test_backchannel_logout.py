@@ -193,6 +193,9 @@ def test_the_uri_is_checked_and_kept_as_registration_metadata() -> None:
         "id_token_signed_response_alg": "ES256",
         "backchannel_logout_uri": BACKCHANNEL,
         "backchannel_logout_session_required": True,
+        "require_pushed_authorization_requests": False,
+        "require_signed_request_object": False,
+        "jwks_key_ids": [],
     }
     document = Client().get("/.well-known/openid-configuration").json()
     assert document["backchannel_logout_supported"] is True

@@ -83,3 +83,39 @@ def test_the_service_desk_administers_clients_over_http(live_demo: LiveCis) -> N
     holder = live_demo.persona("Jack Pearson")["user_id"]
     with live_demo.signed_in(holder) as client:
         assert client.get("/api/v1/oidc-clients/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_requiring_par_and_signed_requests_is_audited() -> None:
+    """The PAR and request-object settings and keys change as other settings do: through
+    oidc_client_update, by the service desk only, each change an audit event (before/after)."""
+    from cis.oidc.clients import oidc_client_update  # noqa: PLC0415
+
+    desk = PersonFactory()
+    RightGrantFactory(person=desk, right=Right.SERVICE_DESK)
+    client_id = oidc_client_register(
+        actor=desk, name="EHR", redirect_uris=[URI]
+    ).application.client_id
+    key = {"kty": "EC", "crv": "P-256", "kid": "k1",
+           "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+           "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}  # fmt: skip
+    oidc_client_update(
+        actor=desk,
+        client_id=client_id,
+        require_pushed_authorization_requests=True,
+        require_signed_request_object=True,
+        jwks={"keys": [key]},
+    )
+    [event] = AuditEvent.objects.filter(target_ref=client_id, after__step="settings_changed")
+    assert event.before["require_pushed_authorization_requests"] is False
+    assert event.after["require_pushed_authorization_requests"] is True
+    assert event.after["require_signed_request_object"] is True
+    assert event.after["jwks_key_ids"] == ["k1"]
+    with pytest.raises(ValidationFailed):  # a private key is never registered
+        oidc_client_update(actor=desk, client_id=client_id, jwks={"keys": [{**key, "d": "x"}]})
+    manager = PersonFactory()
+    RightGrantFactory(person=manager, right=Right.RA_MANAGER)
+    with pytest.raises(NotPermitted):
+        oidc_client_update(
+            actor=manager, client_id=client_id, require_pushed_authorization_requests=False
+        )

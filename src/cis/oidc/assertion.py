@@ -27,8 +27,9 @@ from .constants import ASSERTION_ALGS, ASSERTION_MAX_SECONDS
 from .models import ClientAssertionUse, ClientRegistration
 
 
-def _claims(assertion: str, keys: jwk.JWKSet) -> dict[str, Any] | None:
-    """The assertion's claims if one of `keys` signed it with an allowed algorithm."""
+def claims_signed_by(assertion: str, keys: jwk.JWKSet) -> dict[str, Any] | None:
+    """A JWT's claims if one of `keys` signed it with an allowed algorithm (never `none` or
+    HS*): client assertions here, and request objects (request_object.py)."""
     token = jws.JWS()
     try:
         token.deserialize(assertion)
@@ -72,7 +73,7 @@ def authenticated_client(
     keys = client_keys(client) if client is not None else None
     if client is None or keys is None:
         return None
-    claims = _claims(assertion, keys)
+    claims = claims_signed_by(assertion, keys)
     if claims is None or claims.get("iss") != claimed or claims.get("sub") != claimed:
         return None
     audience = claims.get("aud")

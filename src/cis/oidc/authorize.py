@@ -1,7 +1,11 @@
 """GET or POST /oidc/authorize: the code flow's front door, with sign-in, step-up and roles.
 
-Order of checks: the client and its exact redirect_uri (errors shown here, never redirected);
-then what CIS does not support (request objects by value or reference); PKCE S256; prompt;
+Order of checks: a pushed request's request_uri (pushed.py, RFC 9126), whose parameters then
+stand for the request's own; the client and its exact redirect_uri (errors shown here, never
+redirected); whether the client must push its requests; a signed request object (`request=`,
+request_object.py) whose claims alone are then the request, or refused with
+invalid_request_object; whether the client must sign its requests; a request_uri from
+elsewhere (never fetched: request_uri_not_supported); PKCE S256; prompt;
 id_token_hint; whether the person is signed in recently enough (prompt, max_age) and strongly
 enough (acr_values); then whether they have chosen the role they work in. Only then is a code
 issued. Every answer sent back to the client carries `iss` (RFC 9207), errors included.
@@ -32,6 +36,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 
 from cis.core import clock
+from cis.core.digests import secret_digest
 from cis.core.errors import DomainError
 from cis.signin import browser
 from cis.signin.constants import ACR_ORDER
@@ -39,29 +44,54 @@ from cis.signin.models import SignInSession
 from cis.signin.services import selected_role_still_held
 
 from . import keys
-from .constants import PROMPT_VALUES
+from .constants import PROMPT_VALUES, PUSHED_REQUEST_URI_PREFIX, issuer
 from .errors import (
     INTERACTION_REQUIRED,
     INVALID_REQUEST,
+    INVALID_REQUEST_OBJECT,
+    INVALID_REQUEST_URI,
     LOGIN_REQUIRED,
-    REQUEST_NOT_SUPPORTED,
     REQUEST_URI_NOT_SUPPORTED,
     UNMET_AUTHENTICATION_REQUIREMENTS,
     error_redirect,
     with_iss,
 )
+from .models import PushedRequest
+from .pushed import open_pushed, requires_par, requires_signed, spend_pushed
+from .request_object import RequestObjectRefused, request_params
 
 # The authorize request (its path and query) that sent this browser to sign in again for a
 # stronger acr; a second arrival from it that is still too weak is refused, not looped.
 STEP_UP_KEY = "cis_oidc_step_up"
+# Where a request from a verified request object was sent on its way (sign-in, role choice).
+SIGNED_RETURNS_KEY = "cis_oidc_signed_returns"
 
 
 def _without(request: HttpRequest, *names: str) -> str:
+    pushed = getattr(request, "cis_pushed", None)
+    if pushed is not None:
+        # A pushed request comes back by its request_uri; what must not repeat on the way
+        # back (prompt=login, max_age) is dropped from the pushed parameters themselves.
+        request_uri, _params = pushed
+        PushedRequest.objects.filter(digest=secret_digest(request_uri)).update(
+            params={k: v for k, v in request.GET.items() if k not in names}
+        )
+        query = QueryDict(mutable=True)
+        query.update({"client_id": request.GET["client_id"], "request_uri": request_uri})
+        return request.path + "?" + query.urlencode()
     query = request.GET.copy()
     for name in names:
         query.pop(name, None)
     encoded = query.urlencode()
-    return request.path + (f"?{encoded}" if encoded else "")
+    target = request.path + (f"?{encoded}" if encoded else "")
+    if getattr(request, "cis_signed", False):
+        # The way back carries a signed request object's verified parameters: remember that
+        # this browser's return to exactly them still counts as signed.
+        request.session[SIGNED_RETURNS_KEY] = [
+            *request.session.get(SIGNED_RETURNS_KEY, [])[-4:],
+            target,
+        ]
+    return target
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -79,6 +109,20 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
             request.POST = QueryDict()
             request.META["QUERY_STRING"] = params.urlencode()
             request.method = "GET"
+        # The first arrival opens a pushed request (its sign-in window starts), signed in or not.
+        request_uri = request.GET.get("request_uri", "")
+        if request_uri.startswith(PUSHED_REQUEST_URI_PREFIX):
+            opened = open_pushed(request_uri, request.GET.get("client_id", ""))
+            if opened is None:
+                return self._unusable_request_uri()
+            pushed_params, signed = opened
+            request.cis_signed = signed  # type: ignore[attr-defined]
+            # RFC 9126 §4: the pushed parameters are the request; any others are ignored.
+            pushed_query = QueryDict(mutable=True)
+            pushed_query.update(pushed_params)
+            request.GET = pushed_query  # type: ignore[assignment]  # a QueryDict as Django's
+            request.META["QUERY_STRING"] = pushed_query.urlencode()
+            request.cis_pushed = (request_uri, pushed_params)  # type: ignore[attr-defined]
         if request.user.is_authenticated and getattr(request, "signin_session", None) is None:
             # Only the demo signs people in without a sign-in session (the persona page).
             if not settings.CIS_DEMO_LOGIN:
@@ -95,6 +139,7 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
 
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
         """Every redirect back to the client, success or error, names this issuer (RFC 9207)."""
+        self._spend()
         iss = oauth2_settings.oauth2_authorization_server_issuer(self.request)
         response: HttpResponse = super().redirect(with_iss(redirect_to, iss), application)
         return response
@@ -107,9 +152,31 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
         response: HttpResponseBase = super().handle_no_permission()
         return response
 
+    def _spend(self) -> bool:
+        """A pushed request is spent by the authorization response it leads to (RFC 9126 §4)."""
+        pushed = getattr(self.request, "cis_pushed", None)
+        return pushed is None or spend_pushed(pushed[0])
+
+    def _unusable_request_uri(self) -> HttpResponse:
+        """An unknown, spent, expired or other client's request_uri: no redirect_uri can be
+        trusted, so the person is told here (RFC 9101 §7's invalid_request_uri)."""
+        return render(
+            self.request,
+            "oidc/authorize.html",
+            {
+                "error": {
+                    "error": INVALID_REQUEST_URI,
+                    "description": "This sign-in link has been used already or has expired. "
+                    "Go back to the clinical system and start again.",
+                }
+            },
+            status=400,
+        )
+
     def _error(
         self, credentials: dict[str, Any], error: str, description: str = ""
     ) -> HttpResponse:
+        self._spend()
         application = get_application_model().objects.get(client_id=credentials["client_id"])
         iss = oauth2_settings.oauth2_authorization_server_issuer(self.request)
         target = error_redirect(
@@ -154,7 +221,37 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
             raise ValueError("The id_token_hint names no subject.")
         return subject
 
+    def _open_request_object(self, request: HttpRequest) -> str | None:
+        """`request=` (RFC 9101): its claims become the request's parameters, and nothing
+        outside it counts (§6.3). Why it cannot be used, or None."""
+        client = (
+            get_application_model()
+            .objects.filter(client_id=request.GET.get("client_id", ""))
+            .first()
+        )
+        if client is None:
+            return "The request object's client is not registered."
+        try:
+            params = request_params(request.GET["request"], client, issuer=issuer(request))
+        except RequestObjectRefused as exc:
+            # Only the outer request is left to answer by (its client and redirect_uri).
+            without = request.GET.copy()
+            del without["request"]
+            request.GET = without  # type: ignore[assignment]  # a QueryDict as Django's own
+            request.META["QUERY_STRING"] = without.urlencode()
+            return str(exc)
+        query = QueryDict(mutable=True)
+        query.update(params)
+        request.GET = query  # type: ignore[assignment]  # a QueryDict as Django's own
+        request.META["QUERY_STRING"] = query.urlencode()
+        request.cis_signed = True  # type: ignore[attr-defined]
+        return None
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        refused_object = self._open_request_object(request) if "request" in request.GET else None
+        returns = request.session.get(SIGNED_RETURNS_KEY, [])
+        if request.get_full_path() in returns:
+            request.cis_signed = True  # type: ignore[attr-defined]
         claims_request = request.GET.get("claims")
         claims_invalid = claims_request is not None and not _claims_request_valid(claims_request)
         if claims_invalid:
@@ -169,9 +266,23 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
         except OAuthToolkitError as error:
             response: HttpResponseBase = self.error_response(error, application=None)
             return response
-        if "request" in request.GET:
+        pushed = getattr(request, "cis_pushed", None) is not None
+        if not pushed and requires_par(
+            get_application_model().objects.get(client_id=credentials["client_id"])
+        ):
             return self._error(
-                credentials, REQUEST_NOT_SUPPORTED, "Request objects are not accepted here."
+                credentials,
+                INVALID_REQUEST,
+                "This client must push its authorization requests (PAR, RFC 9126).",
+            )
+        if refused_object is not None:
+            return self._error(credentials, INVALID_REQUEST_OBJECT, refused_object)
+        signed = bool(getattr(request, "cis_signed", False))
+        if not signed and requires_signed(
+            get_application_model().objects.get(client_id=credentials["client_id"])
+        ):
+            return self._error(
+                credentials, INVALID_REQUEST, "This client must send a signed request object."
             )
         if "request_uri" in request.GET:
             return self._error(
@@ -215,6 +326,9 @@ class AuthorizeView(AuthorizationView):  # type: ignore[misc]  # the toolkit shi
             query = _without(request, "prompt")
             choose = reverse("signin:role") + "?" + urlencode({"next": query})
             return redirect(choose)
+        if pushed and not self._spend():  # a concurrent arrival spent it first
+            return self._unusable_request_uri()
+        request.cis_pushed = None  # type: ignore[attr-defined]  # spent: the redirect is final
         response = super().get(request, *args, **kwargs)
         return response
 

@@ -70,6 +70,8 @@ def oidc_client_add(
     id_token_signed_response_alg: str = SIGNING_ALG,
     backchannel_logout_uri: str = "",
     backchannel_logout_session_required: bool = False,
+    require_pushed_authorization_requests: bool = False,
+    require_signed_request_object: bool = False,
 ) -> NewClient:
     """A confidential client for the code flow; its secret is shown once, here, and never again."""
     decision = require(actor, Action.OIDC_CLIENT_MANAGE)
@@ -102,6 +104,8 @@ def oidc_client_add(
         application=application,
         backchannel_logout_uri=backchannel,
         backchannel_logout_session_required=backchannel_logout_session_required,
+        require_pushed_authorization_requests=require_pushed_authorization_requests,
+        require_signed_request_object=require_signed_request_object,
     )
     record(
         actor=actor,
@@ -197,6 +201,13 @@ def client_settings(application: Application) -> dict[str, Any]:
         "backchannel_logout_session_required": bool(
             more and more.backchannel_logout_session_required
         ),
+        "require_pushed_authorization_requests": bool(
+            more and more.require_pushed_authorization_requests
+        ),
+        "require_signed_request_object": bool(more and more.require_signed_request_object),
+        "jwks_key_ids": [k.get("kid", "") for k in (more.jwks or {}).get("keys", [])]
+        if more
+        else [],
     }
 
 
@@ -208,9 +219,15 @@ def oidc_client_update(
     id_token_signed_response_alg: str | None = None,
     backchannel_logout_uri: str | None = None,
     backchannel_logout_session_required: bool | None = None,
+    require_pushed_authorization_requests: bool | None = None,
+    require_signed_request_object: bool | None = None,
+    jwks: Any = None,
 ) -> Application:
     """Change a client's protocol settings (each argument left None stays as it is; an empty
-    backchannel_logout_uri removes it)."""
+    backchannel_logout_uri removes it). `jwks`: the public keys it signs request objects and
+    client assertions with (an empty JWK set {"keys": []} removes them)."""
+    from .assertion import check_public_jwks  # noqa: PLC0415 - assertion.py imports models only
+
     decision = require(actor, Action.OIDC_CLIENT_MANAGE)
     application = Application.objects.select_for_update().filter(client_id=client_id).first()
     if application is None:
@@ -223,6 +240,12 @@ def oidc_client_update(
         more.backchannel_logout_uri = _backchannel_uri(backchannel_logout_uri)
     if backchannel_logout_session_required is not None:
         more.backchannel_logout_session_required = backchannel_logout_session_required
+    if require_pushed_authorization_requests is not None:
+        more.require_pushed_authorization_requests = require_pushed_authorization_requests
+    if require_signed_request_object is not None:
+        more.require_signed_request_object = require_signed_request_object
+    if jwks is not None:
+        more.jwks = None if jwks == {"keys": []} else check_public_jwks(jwks)
     application.save(update_fields=["algorithm", "updated"])
     more.save()
     record(

@@ -19,6 +19,16 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGS = ("ES256", "RS256", "PS256")
 ASSERTION_MAX_SECONDS = 3600  # an assertion valid for longer than this is refused (an hour:
 # what Authlib and most client libraries make by default)
+# Pushed authorization requests (RFC 9126): the request_uri's form, how soon it must be used
+# (§2.2: short), and how long a browser that arrived with it may take to sign in before the
+# authorization response spends it.
+PUSHED_REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+PUSHED_REQUEST_SECONDS = 60
+PUSHED_REQUEST_SIGN_IN_SECONDS = 900
+# Signed request objects (RFC 9101): what may sign them (as client assertions), how far ahead
+# their exp may be.
+REQUEST_OBJECT_ALGS = ASSERTION_ALGS
+REQUEST_OBJECT_MAX_SECONDS = 3600
 # The scope of a system client's own tokens (client credentials): no person behind them.
 SYSTEM_SCOPE = "system"
 

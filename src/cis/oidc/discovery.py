@@ -12,6 +12,7 @@ from .constants import (
     CODE_CHALLENGE_METHODS,
     GRANT_TYPES,
     PROMPT_VALUES,
+    REQUEST_OBJECT_ALGS,
     RESPONSE_TYPES,
     SCOPES,
     SIGNING_ALGS,
@@ -58,7 +59,13 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         # preferences (Core §3.1.2.1), never an error.
         "ui_locales_supported": list(UI_LOCALES),
         "claims_locales_supported": list(UI_LOCALES),
-        "request_parameter_supported": False,
+        "pushed_authorization_request_endpoint": endpoint("pushed-authorization-request"),
+        # Per client (its registration); never for every client of this provider.
+        "require_pushed_authorization_requests": False,
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": list(REQUEST_OBJECT_ALGS),
+        # Per client (its registration's require_signed_request_object), never for all.
+        "require_signed_request_object": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
         "backchannel_logout_supported": True,

@@ -12,6 +12,9 @@ INVALID_TOKEN = "invalid_token"  # noqa: S105 - an OAuth error code
 ACCESS_DENIED = "access_denied"
 REQUEST_NOT_SUPPORTED = "request_not_supported"
 REQUEST_URI_NOT_SUPPORTED = "request_uri_not_supported"
+INVALID_REQUEST_URI = "invalid_request_uri"
+INVALID_REQUEST_OBJECT = "invalid_request_object"
+INVALID_CLIENT = "invalid_client"
 UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type"
 # OpenID Connect Core Unmet Authentication Requirements 1.0.
 UNMET_AUTHENTICATION_REQUIREMENTS = "unmet_authentication_requirements"

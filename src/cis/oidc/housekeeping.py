@@ -12,7 +12,7 @@ from cis.signin.challenge import challenges_purge
 from cis.signin.models import BackchannelLogout, SignInTicket
 
 from .backchannel import MAX_ATTEMPTS
-from .models import ClientAssertionUse, CodeIssue
+from .models import ClientAssertionUse, CodeIssue, PushedRequest
 
 # A code's record outlives the code so that a late replay still revokes what it produced.
 CODE_RECORD_DAYS = 2
@@ -32,6 +32,7 @@ def purge() -> dict[str, int]:
         Q(sent_at__lt=told) | Q(attempts__gte=MAX_ATTEMPTS, due_at__lt=told)
     ).delete()
     assertions, _ = ClientAssertionUse.objects.filter(expires_at__lt=now).delete()
+    pushed, _ = PushedRequest.objects.filter(expires_at__lt=now).delete()
     clear_expired()  # the toolkit's expired tokens and grants
     return {
         "challenges": challenges,
@@ -39,4 +40,5 @@ def purge() -> dict[str, int]:
         "code records": codes,
         "back-channel logout records": logouts,
         "client assertion records": assertions,
+        "pushed authorization requests": pushed,
     }

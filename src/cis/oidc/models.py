@@ -86,6 +86,10 @@ class ClientRegistration(models.Model):
     backchannel_logout_session_required = models.BooleanField(default=False)
     # private_key_jwt (RFC 7523): the public keys (a JWK set) the client signs assertions with.
     jwks = models.JSONField(null=True, blank=True)
+    # RFC 9126 §6: this client's authorization requests must come through PAR.
+    require_pushed_authorization_requests = models.BooleanField(default=False)
+    # RFC 9101 §10.5: this client's authorization requests must be signed request objects.
+    require_signed_request_object = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"Registration of client {self.application_id}"
@@ -101,3 +105,21 @@ class ClientAssertionUse(models.Model):
 
     def __str__(self) -> str:
         return f"Assertion of {self.client_id} until {self.expires_at:%H:%M:%S}"
+
+
+class PushedRequest(models.Model):
+    """An authorization request a client pushed (RFC 9126), named by the request_uri it was
+    given. Usable by /oidc/authorize until PUSHED_REQUEST_SECONDS after the push; once a browser
+    arrives with it, for as long as a sign-in may take (PUSHED_REQUEST_SIGN_IN_SECONDS); spent
+    for good by the authorization response (a code or an error), so never used twice."""
+
+    digest = models.CharField(max_length=64, unique=True)  # of the request_uri, never kept
+    client_id = models.CharField(max_length=100)
+    params = models.JSONField()
+    signed = models.BooleanField(default=False)  # pushed as a signed request object
+    expires_at = models.DateTimeField(db_index=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Pushed request of {self.client_id} until {self.expires_at:%H:%M:%S}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import authorize, discovery, introspect, jwks, logout, token, userinfo
+from . import authorize, discovery, introspect, jwks, logout, pushed, token, userinfo
 
 app_name = "oauth2_provider"
 
@@ -15,6 +15,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="oidc-connect-discovery-info",
     ),
     path("oidc/authorize", authorize.AuthorizeView.as_view(), name="authorize"),
+    path(
+        "oidc/par",
+        pushed.PushedAuthorizationRequestView.as_view(),
+        name="pushed-authorization-request",
+    ),
     path("oidc/token", token.TokenView.as_view(), name="token"),
     path("oidc/revoke", token.RevokeTokenView.as_view(), name="revoke-token"),
     path("oidc/introspect", introspect.IntrospectView.as_view(), name="introspect"),

@@ -285,7 +285,12 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
         client = authenticated_client(
             assertion,
             client_id=request.client_id,
-            audiences={iss, iss + reverse("oauth2_provider:token")},
+            # RFC 9126 §2: at the PAR endpoint, its own URL is a fine audience too.
+            audiences={
+                iss,
+                iss + reverse("oauth2_provider:token"),
+                iss + reverse("oauth2_provider:pushed-authorization-request"),
+            },
         )
         if client is None or not client.is_usable(request):
             return False

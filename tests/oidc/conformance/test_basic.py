@@ -111,13 +111,14 @@ def test_errors_the_toolkit_finds_carry_iss(rp: RelyingParty, holder: str) -> No
 
 @pytest.mark.parametrize(
     ("parameter", "error"),
-    [("request", "request_not_supported"), ("request_uri", "request_uri_not_supported")],
+    [("request", "invalid_request_object"), ("request_uri", "request_uri_not_supported")],
 )
 def test_oidcc_unsigned_request_object_rejected_as_unsupported(
     rp: RelyingParty, holder: str, parameter: str, error: str
 ) -> None:
     """oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported and
-    oidcc-request-uri-*: refused, never silently ignored."""
+    oidcc-request-uri-*: an unsigned (`alg: none`) request object is refused as invalid, a
+    request_uri to fetch as unsupported; never silently ignored."""
     header = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
     body = base64.urlsafe_b64encode(json.dumps({"client_id": rp.client_id}).encode())
     value = (

@@ -26,7 +26,7 @@ def test_oidcc_discovery_endpoint_verification(op: LiveCis) -> None:
     assert {"openid", "profile", "email"} <= set(document["scopes_supported"])
     assert {"sub", "iss", "aud", "acr", "auth_time"} <= set(document["claims_supported"])
     assert document["authorization_response_iss_parameter_supported"] is True
-    assert document["request_parameter_supported"] is False
+    assert document["request_parameter_supported"] is True  # signed request objects (RFC 9101)
     assert document["request_uri_parameter_supported"] is False
     assert document["claims_parameter_supported"] is True
     assert document["introspection_endpoint"] == f"{op.url}/oidc/introspect"

@@ -63,6 +63,16 @@ class OidcClientCreateSerializer(serializers.Serializer[Any]):
         "Logout 1.0).",
     )
     backchannel_logout_session_required = serializers.BooleanField(required=False, default=False)
+    require_pushed_authorization_requests = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Refuse its authorization requests unless pushed first (PAR, RFC 9126).",
+    )
+    require_signed_request_object = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Refuse its authorization requests unless a signed request object (RFC 9101).",
+    )
 
 
 class OidcClientRetireSerializer(serializers.Serializer[Any]):

@@ -372,6 +372,7 @@ CIS_NETWORK_OPEN_PATHS = [
     "/oidc/userinfo",
     "/oidc/revoke",
     "/oidc/introspect",
+    "/oidc/par",
     "/pki/",
     "/help/",
     "/cookies/",

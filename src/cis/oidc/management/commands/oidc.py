@@ -60,6 +60,16 @@ class Command(BaseCommand):
             action="store_true",
             help="The client needs `sid` in its logout tokens (CIS always sends it).",
         )
+        add.add_argument(
+            "--require-pushed-authorization-requests",
+            action="store_true",
+            help="Refuse its authorization requests unless pushed first (PAR, RFC 9126).",
+        )
+        add.add_argument(
+            "--require-signed-request-object",
+            action="store_true",
+            help="Refuse its authorization requests unless a signed request object (RFC 9101).",
+        )
         system = sub.add_parser(
             "add-system-client",
             help="Register a system that calls others as itself (client credentials, "
@@ -79,6 +89,21 @@ class Command(BaseCommand):
             "--backchannel-logout-session-required",
             choices=("true", "false"),
             help="Whether the client needs `sid` in its logout tokens.",
+        )
+        update.add_argument(
+            "--require-pushed-authorization-requests",
+            choices=("true", "false"),
+            help="Whether its authorization requests must be pushed first (PAR, RFC 9126).",
+        )
+        update.add_argument(
+            "--require-signed-request-object",
+            choices=("true", "false"),
+            help="Whether its authorization requests must be signed request objects (RFC 9101).",
+        )
+        update.add_argument(
+            "--jwks",
+            metavar="FILE",
+            help="Its public keys (a JWK set, JSON) for request objects and private_key_jwt.",
         )
         rotate = sub.add_parser(
             "rotate-key", help="Make new signing keys; the previous ones stay in the JWKS."
@@ -109,6 +134,10 @@ class Command(BaseCommand):
                     backchannel_logout_session_required=options[
                         "backchannel_logout_session_required"
                     ],
+                    require_pushed_authorization_requests=options[
+                        "require_pushed_authorization_requests"
+                    ],
+                    require_signed_request_object=options["require_signed_request_object"],
                 )
                 self.stdout.write(
                     json.dumps(
@@ -122,11 +151,7 @@ class Command(BaseCommand):
                     )
                 )
             elif options["subcommand"] == "add-system-client":
-                try:
-                    with open(options["jwks"], encoding="utf-8") as given:
-                        jwks = json.load(given)
-                except (OSError, ValueError) as exc:
-                    raise CommandError(f"Cannot read the JWK set: {exc}") from exc
+                jwks = _read_jwks(options["jwks"])
                 made = oidc_system_client_add(actor=CONSOLE, name=options["name"], jwks=jwks)
                 self.stdout.write(
                     json.dumps(
@@ -160,6 +185,7 @@ class Command(BaseCommand):
                 removed = purge()
                 self.stdout.write(", ".join(f"{n} {what}" for what, n in removed.items()))
             elif options["subcommand"] == "update-client":
+                client_jwks = _read_jwks(options["jwks"]) if options["jwks"] else None
                 updated = oidc_client_update(
                     actor=CONSOLE,
                     client_id=options["client_id"],
@@ -170,6 +196,11 @@ class Command(BaseCommand):
                         if options["backchannel_logout_session_required"] is None
                         else options["backchannel_logout_session_required"] == "true"
                     ),
+                    require_pushed_authorization_requests=_flag(
+                        options["require_pushed_authorization_requests"]
+                    ),
+                    require_signed_request_object=_flag(options["require_signed_request_object"]),
+                    jwks=client_jwks,
                 )
                 self.stdout.write(json.dumps(client_settings(updated)))
             else:
@@ -178,3 +209,16 @@ class Command(BaseCommand):
                     self.stdout.write(f"New {alg} signing key {keys.signing_key(alg).kid}")
         except DomainError as exc:
             raise CommandError(exc.message) from exc
+
+
+def _flag(value: str | None) -> bool | None:
+    """A true|false option; None when not given (the setting stays as it is)."""
+    return None if value is None else value == "true"
+
+
+def _read_jwks(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as given:
+            return json.load(given)
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"Cannot read the JWK set: {exc}") from exc

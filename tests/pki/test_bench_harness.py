@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bench import harness
-from bench import pki as pki_bench
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+
+from bench import harness
+from bench import pki as pki_bench
 
 LINE = re.compile(
     r"^BENCH name=(\S+) value=([0-9.]+) unit=(\S+) baseline=([0-9.]+) "

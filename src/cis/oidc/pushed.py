@@ -10,8 +10,8 @@ one is refused to the client, never shown to a person.
 The request may come as a signed request object (`request=`, request_object.py), checked here;
 its claims are then the pushed parameters. A request_uri is bound to the client that pushed it,
 must be used within PUSHED_REQUEST_SECONDS, and is spent by the authorization response it
-leads to (a code or an error): never used twice (§4). Only a digest of it is kept. The endpoint is CSRF-exempt: it is
-a client-authenticated API, where no cookie counts.
+leads to (a code or an error): never used twice (§4). Only a digest of it is kept. The endpoint
+is CSRF-exempt: it is a client-authenticated API, where no cookie counts.
 """
 
 from __future__ import annotations

@@ -162,3 +162,22 @@ def test_jsonbody_bounds_any_nesting(levels: int, opener: str) -> None:
     else:
         with pytest.raises(ValidationFailed, match="nests deeper"):
             jsonbody.loads(raw)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/audit/", "/api/v1/reports/"])
+def test_an_unknown_format_is_bad_input_in_the_apis_error_shape(path: str) -> None:
+    """A list that also speaks CSV names the formats it has, not DRF's bare 404."""
+    from rest_framework.test import APIClient  # noqa: PLC0415
+
+    from tests.factories.directory import PersonFactory  # noqa: PLC0415
+
+    client = APIClient()
+    client.force_login(PersonFactory())
+    answer = client.get(path, {"format": "xml"})
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "validation_failed",
+        "detail": "The format must be json or csv.",
+        "field": "format",
+    }

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from cis.core.errors import ValidationFailed
 
 from .conventions import Endpoint
 
@@ -32,6 +35,13 @@ class CsvEndpoint(Endpoint):
     """A read endpoint that answers JSON, or CSV when the client asks for it."""
 
     renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:  # noqa: FBT001, FBT002 - DRF's signature
+        """An unknown ?format= is bad input (400 in the API's error shape), not DRF's bare 404."""
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            raise ValidationFailed("The format must be json or csv.", field="format") from None
 
     def wants_csv(self, request: Request) -> bool:
         renderer = getattr(request, "accepted_renderer", None)

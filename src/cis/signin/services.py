@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -327,6 +328,12 @@ def sessions_end_for_card(card_id: int | str, *, reason: str = EndReason.CARD_CA
 
 
 @transaction.atomic
+def _serial_key(serial: str | int) -> str:
+    """A certificate serial (an int, or its hex as PKI stores it) as sessions store it."""
+    number = serial if isinstance(serial, int) else int(str(serial).lower().removeprefix("0x"), 16)
+    return number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big").hex()
+
+
 def sessions_end_for_certificate(
     serial: str | int, *, reason: str = EndReason.CERTIFICATE_REVOKED
 ) -> int:
@@ -334,21 +341,14 @@ def sessions_end_for_certificate(
 
     serial is the certificate's serial number, or its hex as PKI stores it (serial_hex).
     """
-    number = serial if isinstance(serial, int) else int(str(serial).lower().removeprefix("0x"), 16)
-    key = number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big").hex()
-    query = _live().filter(certificate_serial=key)
-    return _end(_lock(query), actor=None, rule=f"consequence:{reason}", reason=reason)
+    return sessions_end_for_certificates([serial], reason=reason)
 
 
 def sessions_end_for_certificates(
-    serials: list[str], *, reason: str = EndReason.CERTIFICATE_REVOKED
+    serials: Sequence[str | int], *, reason: str = EndReason.CERTIFICATE_REVOKED
 ) -> int:
     """sessions_end_for_certificate for many at once (a bulk revocation): one query."""
-    keys = []
-    for serial in serials:
-        number = int(str(serial).lower().removeprefix("0x"), 16)
-        keys.append(number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big").hex())
-    query = _live().filter(certificate_serial__in=keys)
+    query = _live().filter(certificate_serial__in=[_serial_key(s) for s in serials])
     return _end(_lock(query), actor=None, rule=f"consequence:{reason}", reason=reason)
 
 

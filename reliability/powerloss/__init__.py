@@ -101,3 +101,37 @@ def everything(before: dict[str, bytes], records: list[Record]) -> dict[str, byt
         if record.kind != "S":
             _apply(files.setdefault(record.path, bytearray()), record)
     return {name: bytes(content) for name, content in files.items()}
+
+
+# Bytes of one write call at most (SQLite writes a page, or a WAL frame header and its page).
+WRITE_LIMIT = 65536
+
+
+def unlogged(replayed: dict[str, bytes], actual: dict[str, bytes]) -> list[tuple[str, int, int]]:
+    """Where the files differ from the replayed log: (file, offset, length) per region.
+
+    A record is appended after its call returns, so a process killed between the two leaves
+    one write on disk that the log lacks: the cut catches at most one such write per process.
+    Such a write was not synced (its sync would come after it), so a rebuilt power cut that
+    lacks it is one the disk could hold; the harness is sound as long as the differences are
+    no more than those in-flight writes. Runs of differing bytes closer than a write apart
+    count as one region.
+    """
+    regions = []
+    for name in sorted(replayed.keys() | actual.keys()):
+        old, new = replayed.get(name, b""), actual.get(name, b"")
+        size = max(len(old), len(new))
+        old, new = old.ljust(size, b"\0"), new.ljust(size, b"\0")
+        start = end = -1
+        for at in range(0, size, 512):  # compare in sectors: fast, and fine enough
+            if old[at : at + 512] == new[at : at + 512]:
+                continue
+            if start >= 0 and at - end < WRITE_LIMIT:
+                end = at + 512
+                continue
+            if start >= 0:
+                regions.append((name, start, end - start))
+            start, end = at, at + 512
+        if start >= 0:
+            regions.append((name, start, min(end, size) - start))
+    return regions

@@ -65,9 +65,11 @@ class Server:
     def stop(self) -> None:
         self._cluster.run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
 
-    def query(self, sql: str, database: str = "postgres") -> list[tuple[object, ...]]:
+    def query(
+        self, sql: str, database: str = "postgres", params: tuple[object, ...] = ()
+    ) -> list[tuple[object, ...]]:
         with psycopg.connect(self.url(database), autocommit=True) as connection:
-            cursor = connection.execute(sql)
+            cursor = connection.execute(sql, params)
             return list(cursor.fetchall()) if cursor.description else []
 
     def running(self) -> bool:
@@ -105,10 +107,12 @@ class PostgresPair:
             if s.log.exists()
         )
 
-    def start(self) -> None:
+    def start(self, *, replica: bool = True) -> None:
         self.run("initdb", "-D", str(self.primary.data_dir), "-U", "postgres",
                  "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")  # fmt: skip
         self.primary.start("wal_level=replica", "max_wal_senders=4", "fsync=off")
+        if not replica:
+            return
         self.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(self.primary.port),
                  "-U", "postgres", "-D", str(self.replica.data_dir),
                  "-R", "-X", "stream", "--no-sync")  # fmt: skip
@@ -131,7 +135,9 @@ class PostgresPair:
         target = self.primary_wal()
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
-            done = self.replica.query(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn")
+            done = self.replica.query(
+                "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", params=(target,)
+            )
             if done[0][0]:
                 return
             time.sleep(0.1)  # waiting for replay, not timing anything
@@ -151,8 +157,8 @@ class PostgresPair:
 
 
 @contextlib.contextmanager
-def postgres_pair() -> Iterator[PostgresPair]:
-    """A started primary and replica; skips the test if no PostgreSQL server binaries exist."""
+def postgres_pair(*, replica: bool = True) -> Iterator[PostgresPair]:
+    """A started primary (and replica); skips the test if no PostgreSQL server binaries exist."""
     bin_dir = server_binaries()
     if bin_dir is None:
         pytest.skip(
@@ -161,7 +167,7 @@ def postgres_pair() -> Iterator[PostgresPair]:
         )
     pair = PostgresPair(bin_dir)
     try:
-        pair.start()
+        pair.start(replica=replica)
         yield pair
     finally:
         pair.close()

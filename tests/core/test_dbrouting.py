@@ -91,10 +91,10 @@ def test_search_and_reports_come_from_the_replica_and_a_writer_reads_its_writes(
             assert created.status_code == 201, created.text
             new = created.json()["user_id"]
             assert pair.primary.query(
-                f"SELECT 1 FROM people_person WHERE user_id = '{new}'", "cis"
+                "SELECT 1 FROM people_person WHERE user_id = %s", "cis", (new,)
             ), "written on the primary"
             assert not pair.replica.query(
-                f"SELECT 1 FROM people_person WHERE user_id = '{new}'", "cis"
+                "SELECT 1 FROM people_person WHERE user_id = %s", "cis", (new,)
             ), "the replica's replay is paused"
 
             # The writer's next search and report read on the primary: it sees its own write.

@@ -86,6 +86,20 @@ def test_a_marked_request_reads_from_the_replica_until_it_writes(
     assert router.db_for_read(Person) == "default"  # it reads what it wrote
 
 
+def test_any_statement_but_a_select_on_the_primary_is_a_write(
+    routing_state: dbrouting._Request,
+) -> None:
+    def run(sql: str) -> None:
+        dbrouting._note_writes(lambda *args: None, sql, (), False, {})
+
+    run("  select 1")
+    assert not routing_state.wrote
+    assert routing_state.replica_reads
+    run("INSERT INTO core_ratecount VALUES (1)")  # raw SQL, which the router never sees
+    assert routing_state.wrote
+    assert not routing_state.replica_reads
+
+
 @pytest.mark.django_db
 def test_reads_inside_a_transaction_are_on_the_primary(routing_state: dbrouting._Request) -> None:
     with transaction.atomic():

@@ -7,8 +7,9 @@ Active only when `CIS_DATABASE_REPLICA_URL` is set (the `replica` alias beside `
   (services lock and re-read what they change) and every raw statement (`cis.core.sql`) stays
   on the primary; migrations run only on the primary.
 - Reads after a write stay on the primary. Within a request: once the view has written, its
-  reads go to the primary. Across requests: the response to any request that wrote carries the
-  primary's WAL position after the write (cookie `cis_wal`), and that client's next marked
+  reads go to the primary. Across requests: the response to any request that wrote (ran any
+  statement but a SELECT on the primary, through the ORM or raw SQL) carries the primary's WAL
+  position after the write (cookie `cis_wal`), and that client's next marked
   request reads from the replica only once the replica has replayed up to it (one
   `pg_last_wal_replay_lsn()` comparison), else from the primary. So a client that keeps cookies
   always reads its own writes, however far the replica lags; others may see the replica's lag
@@ -117,6 +118,19 @@ def _replica_ready(client_wal: str) -> bool:
     return bool(caught_up)
 
 
+def _note_writes(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    """Any statement on the primary but a SELECT counts as a write: the ORM's, and the raw SQL
+    of the hot paths (cis.core.sql), which the router never sees."""
+    if not sql.lstrip()[:6].upper().startswith("SELECT"):
+        state = _current.get()
+        if state is not None:
+            state.wrote = True
+            state.replica_reads = False
+    return execute(sql, params, many, context)
+
+
 def _primary_wal() -> str:
     with connections[PRIMARY].cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_lsn()::text")
@@ -150,8 +164,9 @@ class ReplicaRoutingMiddleware:
         state = _Request(client_wal=_client_wal(request))
         token = _current.set(state)
         try:
-            response = self.get_response(request)
-            if state.wrote or request.method not in _READ_METHODS:
+            with connections[PRIMARY].execute_wrapper(_note_writes):
+                response = self.get_response(request)
+            if state.wrote:
                 with contextlib.suppress(DatabaseError):
                     response.set_cookie(
                         WAL_COOKIE,

@@ -165,6 +165,11 @@ def postgres_pair(*, replica: bool = True) -> Iterator[PostgresPair]:
             f"no PostgreSQL server binaries ({', '.join(NEEDED)}) under {BIN_GLOB}: "
             "the replica tests start a primary and a streaming replica of their own"
         )
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root, with no postgres user to run PostgreSQL servers as")
     pair = PostgresPair(bin_dir)
     try:
         pair.start(replica=replica)

@@ -68,21 +68,27 @@ class LiveCis:
         *,
         settings_module: str = DEMO_SETTINGS,
         extra_env: Mapping[str, str] | None = None,
+        database_url: str | None = None,
+        log_name: str = "serve.log",
     ) -> None:
+        """With `database_url`, the installation uses that database (another installation's,
+        for a second server over the same data) and leaves it in place when closed."""
         self.data_dir = data_dir
         self.settings_module = settings_module
         self.extra_env = dict(extra_env or {})
         suite_database = os.environ.get("DATABASE_URL", "")
         self._postgres = (
-            _PostgresDatabase(suite_database) if suite_database.startswith("postgres") else None
+            _PostgresDatabase(suite_database)
+            if database_url is None and suite_database.startswith("postgres")
+            else None
         )
-        self.database_url = (
+        self.database_url = database_url or (
             self._postgres.url if self._postgres else f"sqlite:///{data_dir / 'cis.sqlite3'}"
         )
         # Chosen now, so that URLs written before the server starts (CRL, OCSP) point at it.
         self.port = free_port()
         self.process: subprocess.Popen[str] | None = None
-        self._log = data_dir / "serve.log"
+        self._log = data_dir / log_name
 
     # The installation's environment, as an operator would set it.
 

@@ -130,7 +130,9 @@ def trip(wrapper: Any) -> None:
 def _trip_locked(wrapper: Any) -> None:
     alias = wrapper.alias
     if alias not in _open:
-        logger.warning("database %s unavailable: answering 503 until it answers again", alias)
+        # Only the primary's loss is a 503; a lost replica's reads go to the primary instead.
+        instead = "answering 503" if alias == "default" else "reading from the primary"
+        logger.warning("database %s unavailable: %s until it answers again", alias, instead)
     _open.add(alias)
     if alias not in _probing:
         _probing.add(alias)

@@ -11,6 +11,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cis.core.dbrouting import reads_from_replica
 from cis.people.models import IdentityCheck, Person
 from cis.people.selectors import identity_checks, person_search
 from cis.people.services import (
@@ -59,6 +60,7 @@ USER_ID = OpenApiParameter(
 )
 
 
+@reads_from_replica
 class PersonListView(LongListEndpoint[Person]):
     serializer_class = PersonSummarySerializer
 

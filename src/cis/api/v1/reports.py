@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from cis.authz.actions import Action
 from cis.authz.policy import require
 from cis.core.csvfile import csv_response
+from cis.core.dbrouting import reads_from_replica
 from cis.reports.tables import DEFINITIONS, Report, Table, report_build
 
 from .conventions import actor_of
@@ -75,6 +76,7 @@ def table_csv(report: Report, table: Table) -> Any:
     return csv_response([c.label for c in table.columns], table.values(), report.file_stem(table))
 
 
+@reads_from_replica
 class ReportListView(CsvEndpoint):
     @extend_schema(
         tags=TAG,
@@ -111,6 +113,7 @@ class ReportListView(CsvEndpoint):
         )
 
 
+@reads_from_replica
 class ReportDetailView(CsvEndpoint):
     @extend_schema(
         tags=TAG,

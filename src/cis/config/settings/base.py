@@ -82,6 +82,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything that reads the database: time limits, and a quick 503 while it is down.
     "cis.core.middleware.DatabaseGuardMiddleware",
+    # Reports and search on the replica, when there is one; before sessions, so that a session
+    # saved at the end of a request counts as that request's write.
+    "cis.core.dbrouting.ReplicaRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -143,6 +146,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = (
         CIS_DB_CONNECT_TIMEOUT_SECONDS
     )
+
+# A PostgreSQL streaming replica of DATABASE_URL (README "How CIS grows"): when set, directory
+# search and reports read from it, everything else (every write, and each client's reads after
+# its own writes) on the primary; if it is down, they read from the primary (cis.core.dbrouting).
+CIS_DATABASE_REPLICA_URL = os.environ.get("CIS_DATABASE_REPLICA_URL", "")
+DATABASE_ROUTERS: list[str] = []
+if CIS_DATABASE_REPLICA_URL:
+    if DATABASES["default"]["ENGINE"] != "cis.core.db.postgresql":
+        raise ValueError("CIS_DATABASE_REPLICA_URL needs DATABASE_URL on PostgreSQL too")
+    DATABASES["replica"] = dj_database_url.parse(CIS_DATABASE_REPLICA_URL, conn_max_age=60)
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ValueError("CIS_DATABASE_REPLICA_URL must be a postgres:// URL")
+    DATABASES["replica"]["ENGINE"] = "cis.core.db.postgresql"
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = (
+        CIS_DB_CONNECT_TIMEOUT_SECONDS
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["cis.core.dbrouting.ReplicaRouter"]
 
 SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 if SQLITE:

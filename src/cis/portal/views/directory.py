@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 
 from cis.authz.actions import Action
 from cis.authz.policy import can, require
+from cis.core.dbrouting import reads_from_replica
 from cis.organisations.selectors import organisation_list
 from cis.people.selectors import person_search
 from cis.portal.forms.organisations import OrganisationSearchForm
@@ -19,6 +20,7 @@ from .base import PortalPage, page_of
 RESULTS_SHOWN = 25  # NHS lists: pagination beyond 25 rows
 
 
+@reads_from_replica
 class PersonSearchView(PortalPage):
     """Search by name, user id or email; or go straight to a person by their full user id."""
 
@@ -48,6 +50,7 @@ class PersonSearchView(PortalPage):
         )
 
 
+@reads_from_replica
 class OrganisationListView(PortalPage):
     template_name = "portal/directory/organisations.html"
 

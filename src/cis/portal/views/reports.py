@@ -15,6 +15,7 @@ from django.views import View
 from cis.authz.actions import Action
 from cis.authz.policy import require
 from cis.core.csvfile import csv_response
+from cis.core.dbrouting import reads_from_replica
 from cis.core.errors import ValidationFailed
 from cis.portal.navigation import NAV_ENTRIES, NavEntry
 from cis.reports.charts import chart_svg
@@ -97,6 +98,7 @@ def _build(view: SignedInMixin, slug: str) -> Report:
     return report_build(actor=view.actor, slug=slug, options=view.request.GET.dict())
 
 
+@reads_from_replica
 class ReportListView(PortalPage):
     template_name = "portal/reports/index.html"
 
@@ -107,6 +109,7 @@ class ReportListView(PortalPage):
         return context
 
 
+@reads_from_replica
 class ReportView(PortalPage):
     template_name = "portal/reports/report.html"
 
@@ -133,6 +136,7 @@ class ReportView(PortalPage):
         return context
 
 
+@reads_from_replica
 class ReportCsvView(SignedInMixin, View):
     """One table of a report as a CSV download (the main table unless ?table= names another)."""
 
@@ -147,6 +151,7 @@ class ReportCsvView(SignedInMixin, View):
         )
 
 
+@reads_from_replica
 class ReportChartView(SignedInMixin, View):
     """A table's chart as SVG, for an <img> on the report page (no script, no inline style)."""
 

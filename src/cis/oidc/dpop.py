@@ -21,6 +21,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -42,6 +43,8 @@ from .constants import (
     DPOP_SIGNING_ALGS,
 )
 from .models import DPoPProofUse
+
+log = logging.getLogger(__name__)
 
 PROOF_TYPE = "dpop+jwt"
 HEADER = "DPoP"
@@ -128,6 +131,15 @@ def proof_verify(
 ) -> str:
     """The thumbprint of the key that proves this request (`value`: its DPoP header), once the
     proof passes every check of §4.3 and its jti is recorded as used; else ProofRefused."""
+    try:
+        return _verified(value, method=method, uri=uri, access_token=access_token)
+    except ProofRefused as exc:
+        # A replayed or misdirected proof may be a stolen token being tried: worth a line.
+        log.info("DPoP proof refused at %s %s: %s", method, uri, exc)
+        raise
+
+
+def _verified(value: str | None, *, method: str, uri: str, access_token: str | None) -> str:
     if not value or "," in value or value.count(".") != 2:
         # Several DPoP headers arrive joined by commas; a compact JWS never holds one.
         raise ProofRefused("Send exactly one DPoP header holding one signed JWT.")

@@ -7,6 +7,8 @@ What changes from the toolkit's defaults, and why:
 - each code and token is tied to the sign-in session it came from, so claims carry that
   session's role and assurance, and a token stops working when its session ends;
 - a code presented twice revokes every token the first exchange produced (RFC 6749 §4.1.2);
+- a token request with a DPoP proof (checked by TokenView, dpop.py) gets tokens bound to the
+  proven key; a bound token works only with a proof of that key (RFC 9449);
 - a code exchange (the provider's busiest call) reads its rows in one plain-SQL statement and
   writes them in plain SQL too (cis.core.rows), all at the end in one short transaction (TokenView):
   the same rows the toolkit's ORM calls would read and write, for a fraction of the cost.

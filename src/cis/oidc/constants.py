@@ -35,6 +35,8 @@ REQUEST_OBJECT_MAX_SECONDS = 3600
 DPOP_SIGNING_ALGS = ASSERTION_ALGS
 DPOP_PROOF_MAX_AGE_SECONDS = 120
 DPOP_PROOF_MAX_AHEAD_SECONDS = 30
+# With CIS_OIDC_DPOP_NONCE, a nonce is good in the period it was given and the next one.
+DPOP_NONCE_SECONDS = 300
 DPOP = "DPoP"  # the token type and the HTTP authentication scheme (§5, §7.1)
 # The scope of a system client's own tokens (client credentials): no person behind them.
 SYSTEM_SCOPE = "system"

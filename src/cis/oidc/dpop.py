@@ -13,6 +13,11 @@ The token endpoint (token.py) and the userinfo endpoint (userinfo.py) check proo
 key was proven for the request they answer (`proving`); the validator binds tokens to it and
 refuses a bound token without it. A key is named by its RFC 7638 thumbprint (`jkt`), as the
 token's `cnf` claim names it (§6).
+
+With CIS_OIDC_DPOP_NONCE, a proof must also carry a `nonce` CIS gave (§8, §9) in a `DPoP-Nonce`
+header: an HMAC of the current period under the installation's secret key, so every process
+knows it without sharing state; a proof without it (or with a stale one) is `use_dpop_nonce`,
+with the nonce to use.
 """
 
 from __future__ import annotations
@@ -29,15 +34,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
 
 from cis.core import clock
-from cis.core.digests import secret_digest
+from cis.core.digests import keyed_digest, secret_digest
 
 from .constants import (
     DPOP,
+    DPOP_NONCE_SECONDS,
     DPOP_PROOF_MAX_AGE_SECONDS,
     DPOP_PROOF_MAX_AHEAD_SECONDS,
     DPOP_SIGNING_ALGS,
@@ -48,6 +55,7 @@ log = logging.getLogger(__name__)
 
 PROOF_TYPE = "dpop+jwt"
 HEADER = "DPoP"
+NONCE_HEADER = "DPoP-Nonce"
 # Members that only a private key has (RFC 7518 §6.2.2, §6.3.2): a proof carries the public half.
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _MAX_JTI = 256
@@ -55,6 +63,28 @@ _MAX_JTI = 256
 
 class ProofRefused(ValueError):
     """The DPoP proof cannot be accepted; the message says why (for the client)."""
+
+
+class NonceNeeded(ProofRefused):
+    """The proof lacks the nonce CIS requires (or has a stale one): `use_dpop_nonce`."""
+
+
+def nonce_required() -> bool:
+    return bool(settings.CIS_OIDC_DPOP_NONCE)
+
+
+def _nonce_for(period: int) -> str:
+    return keyed_digest(str(period), purpose="dpop-nonce")[:32]
+
+
+def nonce() -> str:
+    """The nonce to give clients now (§8.1)."""
+    return _nonce_for(int(clock.now().timestamp()) // DPOP_NONCE_SECONDS)
+
+
+def _nonce_valid(given: Any) -> bool:
+    period = int(clock.now().timestamp()) // DPOP_NONCE_SECONDS
+    return isinstance(given, str) and given in (_nonce_for(period), _nonce_for(period - 1))
 
 
 @dataclass
@@ -182,6 +212,8 @@ def _verified(value: str | None, *, method: str, uri: str, access_token: str | N
         )
     if access_token is not None and claims.get("ath") != access_token_hash(access_token):
         raise ProofRefused("The DPoP proof's ath is not the hash of the access token it came with.")
+    if nonce_required() and not _nonce_valid(claims.get("nonce")):
+        raise NonceNeeded("Make the DPoP proof again with the nonce in the DPoP-Nonce header.")
     jkt = str(key.thumbprint())  # RFC 7638, SHA-256, base64url
     _spend(jkt, jti, iat)
     return jkt

@@ -15,7 +15,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from . import dpop
 from .constants import GRANT_TYPES, issuer
-from .errors import INVALID_DPOP_PROOF
+from .errors import INVALID_DPOP_PROOF, USE_DPOP_NONCE
 from .validator import ClaimLost, deferred_writes, run_writes
 
 
@@ -53,10 +53,17 @@ class TokenView(ToolkitTokenView):  # type: ignore[misc]  # the toolkit ships no
                     method="POST",
                     uri=issuer(request) + request.path,
                 )
+            except dpop.NonceNeeded as exc:
+                refused = _oauth_error(errors.CustomOAuth2Error(USE_DPOP_NONCE, str(exc)))
+                refused[dpop.NONCE_HEADER] = dpop.nonce()  # §8: the nonce to use
+                return refused
             except dpop.ProofRefused as exc:
                 return _oauth_error(errors.CustomOAuth2Error(INVALID_DPOP_PROOF, str(exc)))
         with dpop.proving(jkt):
-            return self._exchange(request, grant_type, *args, **kwargs)
+            response = self._exchange(request, grant_type, *args, **kwargs)
+        if jkt is not None and dpop.nonce_required():
+            response[dpop.NONCE_HEADER] = dpop.nonce()  # §8.2: a fresh one for the next proof
+        return response
 
     def _exchange(
         self, request: HttpRequest, grant_type: str, *args: Any, **kwargs: Any

@@ -12,7 +12,7 @@ from oauth2_provider.views import UserInfoView as ToolkitUserInfoView
 
 from . import dpop
 from .constants import DPOP, issuer
-from .errors import INVALID_DPOP_PROOF, INVALID_REQUEST, INVALID_TOKEN
+from .errors import INVALID_DPOP_PROOF, INVALID_REQUEST, INVALID_TOKEN, USE_DPOP_NONCE
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # a bearer-token API: no cookies count here
@@ -43,6 +43,10 @@ class UserInfoView(ToolkitUserInfoView):  # type: ignore[misc]  # the toolkit sh
                     uri=issuer(request) + request.path,
                     access_token=token,
                 )
+            except dpop.NonceNeeded as exc:
+                refused = _refused(USE_DPOP_NONCE, str(exc))
+                refused[dpop.NONCE_HEADER] = dpop.nonce()  # §9: the nonce to use
+                return refused
             except dpop.ProofRefused as exc:
                 return _refused(INVALID_DPOP_PROOF, str(exc))
             # The toolkit reads only Bearer tokens; the proof for this one is checked above.
@@ -59,6 +63,8 @@ class UserInfoView(ToolkitUserInfoView):  # type: ignore[misc]  # the toolkit sh
             response["WWW-Authenticate"] = (
                 f"{bearer}, {dpop.challenge()}" if bearer else dpop.challenge()
             )
+        elif jkt is not None and dpop.nonce_required():
+            response[dpop.NONCE_HEADER] = dpop.nonce()  # §9: a fresh one for the next proof
         return response
 
 

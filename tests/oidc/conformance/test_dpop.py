@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from authlib.integrations.httpx_client import OAuth2Client
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
@@ -347,3 +352,73 @@ def test_a_public_clients_refresh_needs_the_same_key(
     access = renewed.json()["access_token"]
     proof = prover.proof("GET", userinfo_url(rp), access_token=access)
     assert userinfo(rp, access, proof).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def nonce_op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCis]:
+    """An installation that requires server nonces in DPoP proofs (CIS_OIDC_DPOP_NONCE=1);
+    empty, since a system client (client credentials) needs nobody signed in."""
+    live = LiveCis(
+        tmp_path_factory.mktemp("cis-dpop-nonce"), extra_env={"CIS_OIDC_DPOP_NONCE": "1"}
+    )
+    try:
+        live.migrate()
+        live.start()
+        yield live
+    finally:
+        live.close()
+
+
+def test_a_server_nonce_is_required_when_configured(nonce_op: LiveCis, tmp_path: Path) -> None:
+    key = ECKey.generate_key("P-256", parameters={"kid": "gateway-1"})
+    jwks = tmp_path / "gateway-jwks.json"
+    jwks.write_text(json.dumps({"keys": [key.as_dict(private=False)]}))
+    made = nonce_op.cis("oidc", "add-system-client", "--name", "Gateway", "--jwks", str(jwks))
+    url = f"{nonce_op.url}/oidc/token"
+    prover = Prover()
+    with OAuth2Client(
+        client_id=json.loads(made.stdout)["client_id"],
+        client_secret=key,
+        token_endpoint_auth_method="private_key_jwt",
+        timeout=30,
+    ) as system:
+        system.register_client_auth_method(PrivateKeyJWT(url, alg="ES256"))
+        auth = system.client_auth("private_key_jwt")
+        data = {"grant_type": "client_credentials"}
+        first = system.post(url, data=data, auth=auth, headers={"DPoP": prover.proof("POST", url)})
+        assert first.status_code == 400, first.text
+        assert first.json()["error"] == "use_dpop_nonce"
+        nonce = first.headers["dpop-nonce"]
+        stale = prover.proof("POST", url, nonce="not-the-nonce")
+        assert system.post(url, data=data, auth=auth, headers={"DPoP": stale}).status_code == 400
+        proof = prover.proof("POST", url, nonce=nonce)
+        token = system.post(url, data=data, auth=auth, headers={"DPoP": proof})
+    assert token.status_code == 200, token.text
+    assert token.json()["token_type"] == "DPoP"
+    assert token.headers["dpop-nonce"]
+    # At userinfo too (a system token has no person behind it, so with the nonce the answer
+    # is invalid_token: the proof itself was taken).
+    userinfo = f"{nonce_op.url}/oidc/userinfo"
+    access = token.json()["access_token"]
+    asked = httpx.get(
+        userinfo,
+        headers={
+            "Authorization": f"DPoP {access}",
+            "DPoP": prover.proof("GET", userinfo, access_token=access),
+        },
+        timeout=30,
+    )
+    assert asked.status_code == 401
+    assert 'error="use_dpop_nonce"' in asked.headers["www-authenticate"]
+    again = httpx.get(
+        userinfo,
+        headers={
+            "Authorization": f"DPoP {access}",
+            "DPoP": prover.proof(
+                "GET", userinfo, access_token=access, nonce=asked.headers["dpop-nonce"]
+            ),
+        },
+        timeout=30,
+    )
+    assert again.status_code == 401
+    assert again.json()["error"] == "invalid_token"

@@ -7,14 +7,19 @@ Two things a clinical system's back end does as well:
 - token introspection (RFC 7662): each page asks CIS whether the sign-in behind its access
   token is still active, as a resource server would before acting on it;
 - back-channel logout: CIS posts a signed logout token to /backchannel-logout when the sign-in
-  ends (a card cancelled, a sign-out elsewhere); the app verifies it and ends its own session.
+  ends (a card cancelled, a sign-out elsewhere); the app verifies it and ends its own session;
+- DPoP (RFC 9449), when the provider offers it: the tokens are bound to a key this app makes
+  when it starts, and userinfo is asked with a proof of that key, so a copied token is useless.
 No web framework: the standard library's WSGI is enough for a page or two.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -24,7 +29,7 @@ from urllib.parse import parse_qs, urlencode
 import httpx
 from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import ECKey, KeySet
 
 SCOPES = "openid profile email nhsperson associatedorgs nationalrbacaccess selectedrole"
 COOKIE = "prescribing_session"
@@ -76,6 +81,29 @@ class PrescribingApp:
         self.visits: dict[str, Visit] = {}
         self._metadata: dict[str, Any] | None = None
         self.logout_tokens_seen: set[str] = set()  # jti of each logout token taken
+        self._dpop_key = ECKey.generate_key("P-256")  # never leaves this process
+
+    @property
+    def dpop_jkt(self) -> str:
+        """The thumbprint of this app's DPoP key (RFC 7638), as CIS's cnf.jkt names it."""
+        return str(self._dpop_key.thumbprint())
+
+    def uses_dpop(self) -> bool:
+        return "ES256" in self.metadata().get("dpop_signing_alg_values_supported", [])
+
+    def dpop_proof(self, method: str, url: str, access_token: str | None = None) -> str:
+        """A DPoP proof (RFC 9449 §4.2) for one request, signed with this app's key."""
+        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self._dpop_key.as_dict(private=False)}
+        claims: dict[str, Any] = {
+            "jti": secrets.token_urlsafe(16),
+            "htm": method,
+            "htu": url,
+            "iat": int(time.time()),
+        }
+        if access_token is not None:
+            digest = hashlib.sha256(access_token.encode("ascii")).digest()
+            claims["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+        return jwt.encode(header, claims, self._dpop_key)
 
     # -- talking to CIS -----------------------------------------------------------------------
 
@@ -271,16 +299,25 @@ class PrescribingApp:
             return "400 Bad Request", [], _html("Sign-in failed", "<p>Wrong issuer.</p>")
         meta = self.metadata()
         client = self.oauth(state=visit.state)
+        dpop = self.uses_dpop()
         token = client.fetch_token(
             meta["token_endpoint"],
             code=query["code"],
             code_verifier=visit.verifier,
+            headers={"DPoP": self.dpop_proof("POST", meta["token_endpoint"])} if dpop else None,
         )
         visit.claims = self.validate_id_token(token["id_token"], visit.nonce)
         visit.id_token = token["id_token"]
         visit.access_token = token["access_token"]
         visit.ended_by_cis = False
-        visit.userinfo = client.get(meta["userinfo_endpoint"]).raise_for_status().json()
+        scheme = "DPoP" if token["token_type"] == "DPoP" else "Bearer"  # noqa: S105 - a type
+        headers = {"Authorization": f"{scheme} {visit.access_token}"}
+        if scheme == "DPoP":
+            userinfo = meta["userinfo_endpoint"]
+            headers["DPoP"] = self.dpop_proof("GET", userinfo, visit.access_token)
+        with self._http() as http:
+            answer = http.get(meta["userinfo_endpoint"], headers=headers)
+        visit.userinfo = answer.raise_for_status().json()
         if visit.userinfo.get("sub") != visit.claims["sub"]:
             raise ValueError("userinfo is about someone else")
         visit.state = visit.verifier = ""

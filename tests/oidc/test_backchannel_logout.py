@@ -195,6 +195,7 @@ def test_the_uri_is_checked_and_kept_as_registration_metadata() -> None:
         "backchannel_logout_session_required": True,
         "require_pushed_authorization_requests": False,
         "require_signed_request_object": False,
+        "dpop_bound_access_tokens": False,
         "jwks_key_ids": [],
     }
     document = Client().get("/.well-known/openid-configuration").json()

@@ -119,3 +119,26 @@ def test_requiring_par_and_signed_requests_is_audited() -> None:
         oidc_client_update(
             actor=manager, client_id=client_id, require_pushed_authorization_requests=False
         )
+
+
+@pytest.mark.django_db
+def test_requiring_dpop_is_audited() -> None:
+    """dpop_bound_access_tokens (RFC 9449 §5.2) is set as the other per-client flags are: at
+    registration or through oidc_client_update, by the service desk only, audited."""
+    from cis.oidc.clients import oidc_client_update  # noqa: PLC0415
+
+    desk = PersonFactory()
+    RightGrantFactory(person=desk, right=Right.SERVICE_DESK)
+    made = oidc_client_register(
+        actor=desk, name="EHR", redirect_uris=[URI], dpop_bound_access_tokens=True
+    ).application
+    [registered] = AuditEvent.objects.filter(target_ref=made.client_id, after__step="registered")
+    assert registered.after["dpop_bound_access_tokens"] is True
+    oidc_client_update(actor=desk, client_id=made.client_id, dpop_bound_access_tokens=False)
+    [event] = AuditEvent.objects.filter(target_ref=made.client_id, after__step="settings_changed")
+    assert event.before["dpop_bound_access_tokens"] is True
+    assert event.after["dpop_bound_access_tokens"] is False
+    manager = PersonFactory()
+    RightGrantFactory(person=manager, right=Right.RA_MANAGER)
+    with pytest.raises(NotPermitted):
+        oidc_client_update(actor=manager, client_id=made.client_id, dpop_bound_access_tokens=True)

@@ -10,6 +10,7 @@ from examples.prescribing.app import PrescribingApp, Settings
 
 from cis.authz.policy import CONSOLE
 from cis.oidc.clients import oidc_client_add
+from cis.oidc.models import TokenLink
 from cis.signin.models import EndReason, SignInSession
 
 from .support import DjangoTransport, browser_signed_in, holder
@@ -61,6 +62,8 @@ def test_prescribing_signs_in_shows_the_role_and_signs_out() -> None:
     assert chosen.position.organisation.ods_code in home.text
     assert "Clinical Practitioner Access Role" in home.text
     assert "AAL3" in home.text
+    # CIS offers DPoP, so the example's token is bound to its key (and userinfo took the proof).
+    assert TokenLink.objects.get().dpop_jkt == app.dpop_jkt
 
     out = rp_browser.get("/logout")
     end_session = out.headers["location"]

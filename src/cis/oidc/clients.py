@@ -72,6 +72,7 @@ def oidc_client_add(
     backchannel_logout_session_required: bool = False,
     require_pushed_authorization_requests: bool = False,
     require_signed_request_object: bool = False,
+    dpop_bound_access_tokens: bool = False,
 ) -> NewClient:
     """A confidential client for the code flow; its secret is shown once, here, and never again."""
     decision = require(actor, Action.OIDC_CLIENT_MANAGE)
@@ -106,6 +107,7 @@ def oidc_client_add(
         backchannel_logout_session_required=backchannel_logout_session_required,
         require_pushed_authorization_requests=require_pushed_authorization_requests,
         require_signed_request_object=require_signed_request_object,
+        dpop_bound_access_tokens=dpop_bound_access_tokens,
     )
     record(
         actor=actor,
@@ -205,6 +207,7 @@ def client_settings(application: Application) -> dict[str, Any]:
             more and more.require_pushed_authorization_requests
         ),
         "require_signed_request_object": bool(more and more.require_signed_request_object),
+        "dpop_bound_access_tokens": bool(more and more.dpop_bound_access_tokens),
         "jwks_key_ids": [k.get("kid", "") for k in (more.jwks or {}).get("keys", [])]
         if more
         else [],
@@ -221,6 +224,7 @@ def oidc_client_update(
     backchannel_logout_session_required: bool | None = None,
     require_pushed_authorization_requests: bool | None = None,
     require_signed_request_object: bool | None = None,
+    dpop_bound_access_tokens: bool | None = None,
     jwks: Any = None,
 ) -> Application:
     """Change a client's protocol settings (each argument left None stays as it is; an empty
@@ -244,6 +248,8 @@ def oidc_client_update(
         more.require_pushed_authorization_requests = require_pushed_authorization_requests
     if require_signed_request_object is not None:
         more.require_signed_request_object = require_signed_request_object
+    if dpop_bound_access_tokens is not None:
+        more.dpop_bound_access_tokens = dpop_bound_access_tokens
     if jwks is not None:
         more.jwks = None if jwks == {"keys": []} else check_public_jwks(jwks)
     application.save(update_fields=["algorithm", "updated"])

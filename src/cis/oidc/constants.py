@@ -29,6 +29,15 @@ PUSHED_REQUEST_SIGN_IN_SECONDS = 900
 # their exp may be.
 REQUEST_OBJECT_ALGS = ASSERTION_ALGS
 REQUEST_OBJECT_MAX_SECONDS = 3600
+# DPoP (RFC 9449): what may sign a proof (asymmetric only, never none or HS*); how old a proof's
+# iat may be, and how far ahead of CIS's clock (§11.1: a short window; each jti is kept this long,
+# so it is never accepted twice).
+DPOP_SIGNING_ALGS = ASSERTION_ALGS
+DPOP_PROOF_MAX_AGE_SECONDS = 120
+DPOP_PROOF_MAX_AHEAD_SECONDS = 30
+# With CIS_OIDC_DPOP_NONCE, a nonce is good in the period it was given and the next one.
+DPOP_NONCE_SECONDS = 300
+DPOP = "DPoP"  # the token type and the HTTP authentication scheme (§5, §7.1)
 # The scope of a system client's own tokens (client credentials): no person behind them.
 SYSTEM_SCOPE = "system"
 

@@ -10,6 +10,7 @@ from .constants import (
     ACR_VALUES,
     ASSERTION_ALGS,
     CODE_CHALLENGE_METHODS,
+    DPOP_SIGNING_ALGS,
     GRANT_TYPES,
     PROMPT_VALUES,
     REQUEST_OBJECT_ALGS,
@@ -70,6 +71,9 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "authorization_response_iss_parameter_supported": True,
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
+        # RFC 9449 §5.1; whether a client must use DPoP is its registration's
+        # dpop_bound_access_tokens (§5.2).
+        "dpop_signing_alg_values_supported": list(DPOP_SIGNING_ALGS),
     }
     response = JsonResponse(document)
     response["Access-Control-Allow-Origin"] = "*"

@@ -16,6 +16,8 @@ INVALID_REQUEST_URI = "invalid_request_uri"
 INVALID_REQUEST_OBJECT = "invalid_request_object"
 INVALID_CLIENT = "invalid_client"
 UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type"
+INVALID_DPOP_PROOF = "invalid_dpop_proof"  # RFC 9449 §5, §7.1
+USE_DPOP_NONCE = "use_dpop_nonce"  # RFC 9449 §8, §9
 # OpenID Connect Core Unmet Authentication Requirements 1.0.
 UNMET_AUTHENTICATION_REQUIREMENTS = "unmet_authentication_requirements"
 

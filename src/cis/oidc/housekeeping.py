@@ -12,7 +12,7 @@ from cis.signin.challenge import challenges_purge
 from cis.signin.models import BackchannelLogout, SignInTicket
 
 from .backchannel import MAX_ATTEMPTS
-from .models import ClientAssertionUse, CodeIssue, PushedRequest
+from .models import ClientAssertionUse, CodeIssue, DPoPProofUse, PushedRequest
 
 # A code's record outlives the code so that a late replay still revokes what it produced.
 CODE_RECORD_DAYS = 2
@@ -33,6 +33,7 @@ def purge() -> dict[str, int]:
     ).delete()
     assertions, _ = ClientAssertionUse.objects.filter(expires_at__lt=now).delete()
     pushed, _ = PushedRequest.objects.filter(expires_at__lt=now).delete()
+    proofs, _ = DPoPProofUse.objects.filter(expires_at__lt=now).delete()
     clear_expired()  # the toolkit's expired tokens and grants
     return {
         "challenges": challenges,
@@ -41,4 +42,5 @@ def purge() -> dict[str, int]:
         "back-channel logout records": logouts,
         "client assertion records": assertions,
         "pushed authorization requests": pushed,
+        "DPoP proof records": proofs,
     }

@@ -9,7 +9,9 @@ answered by `describe` here):
   protected resources may know about a token); any other token is simply not active;
 - a token is active only while the sign-in behind it is (the same rule as userinfo): a token of
   an ended session, a revoked or expired token and an unknown one all answer `{"active": false}`
-  and nothing else, so an inactive token tells nothing about whom it was for.
+  and nothing else, so an inactive token tells nothing about whom it was for;
+- a token bound to a DPoP key (RFC 9449 §6.2) is `token_type: DPoP`, with the key's thumbprint
+  as `cnf.jkt`: the resource server checks the proof it came with against that key.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 
 from cis.core import clock
 
-from .constants import SYSTEM_SCOPE
+from .constants import DPOP, SYSTEM_SCOPE
 from .models import CodeIssue, TokenLink
 from .validator import session_in_force
 
@@ -50,10 +52,15 @@ def _access(token: str, client: Application, iss: str) -> dict[str, Any] | None:
         return None
     link = TokenLink.objects.select_related("session").filter(access_token_id=found.pk).first()
     session = link.session if link is not None else None
+    binding = (
+        {"token_type": DPOP, "cnf": {"jkt": link.dpop_jkt}}
+        if link is not None and link.dpop_jkt
+        else {"token_type": "Bearer"}
+    )
     if found.user is None and session is None and found.scope == SYSTEM_SCOPE:
         # A system client's own token (client credentials): no person, no sign-in.
         return {
-            "token_type": "Bearer",
+            **binding,
             "scope": found.scope,
             "exp": int(found.expires.timestamp()),
             "iat": int(found.created.timestamp()),
@@ -66,7 +73,7 @@ def _access(token: str, client: Application, iss: str) -> dict[str, Any] | None:
     if not session_in_force(session):
         return None
     return {
-        "token_type": "Bearer",
+        **binding,
         "scope": found.scope,
         "exp": int(found.expires.timestamp()),
         "iat": int(found.created.timestamp()),

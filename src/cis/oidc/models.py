@@ -26,6 +26,9 @@ class CodeIssue(models.Model):
     # The authorization request's `claims` parameter (Core §5.5), for every token of the lineage:
     # refreshed ID tokens and userinfo release what it asked for, as the first exchange did.
     claims = models.JSONField(null=True, blank=True)
+    # RFC 9449 §5: a public client's refresh tokens are bound to the DPoP key (its RFC 7638
+    # thumbprint) that the first exchange proved; each refresh must prove the same key.
+    dpop_jkt = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         indexes = [
@@ -50,6 +53,9 @@ class TokenLink(models.Model):
     session = models.ForeignKey(
         SignInSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # RFC 9449: the thumbprint (RFC 7638) of the DPoP key this token is bound to (its cnf.jkt);
+    # empty for a bearer token.
+    dpop_jkt = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"Token {self.access_token_id} of session {self.session_id}"
@@ -90,6 +96,8 @@ class ClientRegistration(models.Model):
     require_pushed_authorization_requests = models.BooleanField(default=False)
     # RFC 9101 §10.5: this client's authorization requests must be signed request objects.
     require_signed_request_object = models.BooleanField(default=False)
+    # RFC 9449 §5.2: this client always uses DPoP; a token request without a proof is refused.
+    dpop_bound_access_tokens = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"Registration of client {self.application_id}"
@@ -123,3 +131,14 @@ class PushedRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Pushed request of {self.client_id} until {self.expires_at:%H:%M:%S}"
+
+
+class DPoPProofUse(models.Model):
+    """A DPoP proof already used (RFC 9449 §11.1): its `jti` is never accepted twice for the same
+    key while the proof's iat is still inside the window CIS accepts."""
+
+    digest = models.CharField(max_length=64, unique=True)  # of the key's thumbprint and the jti
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"DPoP proof until {self.expires_at:%H:%M:%S}"

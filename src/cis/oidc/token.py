@@ -13,7 +13,9 @@ from oauth2_provider.views import RevokeTokenView as ToolkitRevokeTokenView
 from oauth2_provider.views import TokenView as ToolkitTokenView
 from oauthlib.oauth2.rfc6749 import errors
 
-from .constants import GRANT_TYPES
+from . import dpop
+from .constants import GRANT_TYPES, issuer
+from .errors import INVALID_DPOP_PROOF, USE_DPOP_NONCE
 from .validator import ClaimLost, deferred_writes, run_writes
 
 
@@ -33,7 +35,6 @@ class TokenView(ToolkitTokenView):  # type: ignore[misc]  # the toolkit ships no
     """
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response: HttpResponse
         grant_type = request.POST.get("grant_type")
         if grant_type not in GRANT_TYPES:
             # Refused before any client authentication or database work: at once, and in the
@@ -43,6 +44,31 @@ class TokenView(ToolkitTokenView):  # type: ignore[misc]  # the toolkit ships no
                     errors.InvalidRequestError(description="grant_type is missing.")
                 )
             return _oauth_error(errors.UnsupportedGrantTypeError())
+        jkt = None
+        if dpop.HEADER in request.headers:
+            # RFC 9449 §5: a proof binds the tokens issued to its key (the validator does that).
+            try:
+                jkt = dpop.proof_verify(
+                    request.headers[dpop.HEADER],
+                    method="POST",
+                    uri=issuer(request) + request.path,
+                )
+            except dpop.NonceNeeded as exc:
+                refused = _oauth_error(errors.CustomOAuth2Error(USE_DPOP_NONCE, str(exc)))
+                refused[dpop.NONCE_HEADER] = dpop.nonce()  # §8: the nonce to use
+                return refused
+            except dpop.ProofRefused as exc:
+                return _oauth_error(errors.CustomOAuth2Error(INVALID_DPOP_PROOF, str(exc)))
+        with dpop.proving(jkt):
+            response = self._exchange(request, grant_type, *args, **kwargs)
+        if jkt is not None and dpop.nonce_required():
+            response[dpop.NONCE_HEADER] = dpop.nonce()  # §8.2: a fresh one for the next proof
+        return response
+
+    def _exchange(
+        self, request: HttpRequest, grant_type: str, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        response: HttpResponse
         if grant_type != "authorization_code" or app_authorized.has_listeners():
             with transaction.atomic():
                 response = super().post(request, *args, **kwargs)

@@ -7,6 +7,8 @@ What changes from the toolkit's defaults, and why:
 - each code and token is tied to the sign-in session it came from, so claims carry that
   session's role and assurance, and a token stops working when its session ends;
 - a code presented twice revokes every token the first exchange produced (RFC 6749 §4.1.2);
+- a token request with a DPoP proof (checked by TokenView, dpop.py) gets tokens bound to the
+  proven key; a bound token works only with a proof of that key (RFC 9449);
 - a code exchange (the provider's busiest call) reads its rows in one plain-SQL statement and
   writes them in plain SQL too (cis.core.rows), all at the end in one short transaction (TokenView):
   the same rows the toolkit's ORM calls would read and write, for a fraction of the cost.
@@ -51,11 +53,12 @@ from cis.core.digests import secret_digest
 from cis.people.models import Person
 from cis.signin.models import SignInSession
 
-from . import keys
+from . import dpop, keys
 from .claims import all_claims, released
 from .clients import SECRET_PREFIX, check_client_secret
 from .constants import (
     CLAIM_SCOPES,
+    DPOP,
     GRANT_TYPES,
     JWT_BEARER,
     RESPONSE_TYPES,
@@ -63,7 +66,8 @@ from .constants import (
     SIGNING_ALGS,
     SYSTEM_SCOPE,
 )
-from .models import CodeIssue, TokenLink
+from .errors import INVALID_DPOP_PROOF
+from .models import ClientRegistration, CodeIssue, TokenLink
 
 
 def id_token_alg(client: Application) -> str:
@@ -98,6 +102,7 @@ class CodeRead:
     code: str
     grant: Grant | None
     client: Application | None  # the grant's client
+    registration: ClientRegistration | None  # that client's CIS registration
     issue: CodeIssue | None
     session: SignInSession | None  # the issue's sign-in session
     person: Person | None  # that session's person
@@ -109,6 +114,7 @@ def _code_plan() -> tuple[str, tuple[rows.Reader[Any], ...]]:
     readers: tuple[rows.Reader[Any], ...] = (
         rows.Reader(grant_model, "g"),
         rows.Reader(client_model, "a"),
+        rows.Reader(ClientRegistration, "r"),
         rows.Reader(CodeIssue, "i"),
         rows.Reader(SignInSession, "s"),
         rows.Reader(Person, "p"),
@@ -120,6 +126,9 @@ def _code_plan() -> tuple[str, tuple[rows.Reader[Any], ...]]:
         f" LEFT JOIN {sql.table(grant_model)} g ON g.{code} = %s"
         f" LEFT JOIN {sql.table(client_model)} a"
         f" ON a.{sql.column(client_model, 'id')} = g.{sql.column(grant_model, 'application')}"
+        f" LEFT JOIN {sql.table(ClientRegistration)} r"
+        f" ON r.{sql.column(ClientRegistration, 'application')}"
+        f" = a.{sql.column(client_model, 'id')}"
         f" LEFT JOIN {sql.table(CodeIssue)} i ON i.{digest} = %s"
         f" LEFT JOIN {sql.table(SignInSession)} s"
         f" ON s.{sql.column(SignInSession, 'id')} = i.{sql.column(CodeIssue, 'session')}"
@@ -142,10 +151,10 @@ def read_code(code: str) -> CodeRead:
     for reader in readers:
         found.append(reader.build(row, start))
         start += reader.width
-    grant, client, issue, session, person = found
+    grant, client, registration, issue, session, person = found
     if session is not None and person is not None:
         session.person = person  # read with it: no further query when the claims ask
-    return CodeRead(code, grant, client, issue, session, person)
+    return CodeRead(code, grant, client, registration, issue, session, person)
 
 
 @cache
@@ -337,9 +346,29 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
     def validate_grant_type(
         self, client_id: str, grant_type: str, client: Any, request: Request, *args: Any, **kw: Any
     ) -> bool:
-        return grant_type in GRANT_TYPES and bool(
-            super().validate_grant_type(client_id, grant_type, client, request, *args, **kw)
-        )
+        """Called for every grant once the client is known: a client registered with
+        dpop_bound_access_tokens (RFC 9449 §5.2) must send a DPoP proof, or is refused."""
+        if not (
+            grant_type in GRANT_TYPES
+            and super().validate_grant_type(client_id, grant_type, client, request, *args, **kw)
+        ):
+            return False
+        if dpop.presented().jkt is None:
+            registration = self._registration(client, request)
+            if registration is not None and registration.dpop_bound_access_tokens:
+                raise errors.CustomOAuth2Error(
+                    INVALID_DPOP_PROOF,
+                    "This client must send a DPoP proof with each token request.",
+                    request=request,
+                )
+        return True
+
+    def _registration(self, client: Application, request: Request) -> ClientRegistration | None:
+        """The client's registration, from the code's read where there is one (no query)."""
+        read: CodeRead | None = getattr(request, "cis_code_read", None)
+        if read is not None and read.client is not None and read.client.pk == client.pk:
+            return read.registration
+        return ClientRegistration.objects.filter(application=client).first()
 
     def validate_redirect_uri(
         self, client_id: str, redirect_uri: str, request: Request, *args: Any, **kw: Any
@@ -542,6 +571,8 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
                     .exists()
                 ):
                     raise errors.InvalidGrantError(request=request)
+            if dpop.presented().jkt is not None:
+                token["token_type"] = DPOP  # RFC 9449 §5: bound (_create_access_token)
             return self._save_bearer_token(token, request, *args, **kw)
 
     def _check_and_set_request_resource(self, request: Request) -> None:
@@ -589,6 +620,7 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
             TokenLink(
                 code_issue=getattr(request, "cis_code_issue", None),
                 session=getattr(request, "cis_session", None),
+                dpop_jkt=dpop.presented().jkt or "",
             )
         )
 
@@ -605,8 +637,26 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
     def _create_refresh_token(
         self, request: Request, refresh_token_code: str, access_token: Any, previous: Any
     ) -> RefreshToken:
-        """A code's first refresh token starts the family its CodeIssue names (validate_code)."""
+        """A code's first refresh token starts the family its CodeIssue names (validate_code).
+
+        A public client's family is bound to the DPoP key the exchange proved (RFC 9449 §5); a
+        confidential client's refresh tokens are already bound to it by its authentication.
+        """
         issue: CodeIssue | None = getattr(request, "cis_code_issue", None)
+        jkt = dpop.presented().jkt
+        if (
+            previous is None
+            and issue is not None
+            and jkt is not None
+            and request.client.client_type == Application.CLIENT_PUBLIC
+        ):
+            bound = issue.pk
+
+            def bind() -> None:
+                CodeIssue.objects.filter(pk=bound).update(dpop_jkt=jkt)
+
+            _write(bind)
+            issue.dpop_jkt = jkt
         if previous is None and issue is not None and issue.token_family is not None:
             refresh = RefreshToken(
                 user=request.user,
@@ -642,6 +692,12 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
         )
         if issue is None or issue.replayed_at is not None or not session_in_force(issue.session):
             return False
+        if issue.dpop_jkt and dpop.presented().jkt != issue.dpop_jkt:
+            raise errors.CustomOAuth2Error(
+                INVALID_DPOP_PROOF,
+                "This refresh token is bound to a DPoP key: prove that same key.",
+                request=request,
+            )
         request.cis_code_issue = issue
         request.cis_session = issue.session
         return True
@@ -654,6 +710,8 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
             .filter(access_token=request.access_token)
             .first()
         )
+        if link is not None and not self._dpop_matches(link):
+            return False
         if link is None or not session_in_force(link.session):
             request.oauth2_error = {
                 "error": "invalid_token",
@@ -663,6 +721,24 @@ class CisValidator(OAuth2Validator):  # type: ignore[misc]  # the toolkit ships 
         request.cis_session = link.session
         request.cis_code_issue = link.code_issue
         return True
+
+    def _dpop_matches(self, link: TokenLink) -> bool:
+        """RFC 9449 §7: a bound token only with a proof of its key (the DPoP scheme, checked by
+        the resource's view); an unbound one only as a bearer token (§7.2)."""
+        presented = dpop.presented()
+        bound = link.dpop_jkt or None
+        if bound == presented.jkt:
+            return True
+        if presented.jkt is None:
+            presented.refused = (
+                "This access token is bound to a DPoP key: send it with the DPoP scheme "
+                "and a proof."
+            )
+        elif bound is None:
+            presented.refused = "This access token is not DPoP-bound: send it as a Bearer token."
+        else:
+            presented.refused = "The DPoP proof is not made with the key this token is bound to."
+        return False
 
     # -- claims and the ID token ----------------------------------------------------------
 

@@ -81,24 +81,44 @@ class RelyingParty:
             signed_in.headers.pop("X-CSRFToken", None)
             yield signed_in
 
+    def authorize(
+        self, oauth: OAuth2Client, browser: httpx.Client, **params: str
+    ) -> tuple[str, str]:
+        """Authorize in the browser: the code it is given, and its PKCE verifier."""
+        url, verifier = self.authorization_url(oauth, **params)
+        back = browser.get(url)
+        assert back.status_code == 302, back.text
+        location = back.headers["location"]
+        assert location.startswith(REDIRECT_URI), location
+        got = answer(location)
+        assert got["state"] == self.state
+        assert got["iss"] == self.issuer
+        return got["code"], verifier
+
     def code_flow(self, browser: httpx.Client, **params: str) -> dict[str, Any]:
         """Authorize in the browser, exchange the code: the token response."""
         with self.client() as oauth:
-            url, verifier = self.authorization_url(oauth, **params)
-            back = browser.get(url)
-            assert back.status_code == 302, back.text
-            location = back.headers["location"]
-            assert location.startswith(REDIRECT_URI), location
-            got = answer(location)
-            assert got["state"] == self.state
-            assert got["iss"] == self.issuer
+            code, verifier = self.authorize(oauth, browser, **params)
             token: dict[str, Any] = oauth.fetch_token(
                 f"{self.op.url}/oidc/token",
-                code=got["code"],
+                code=code,
                 code_verifier=verifier,
                 redirect_uri=REDIRECT_URI,
             )
             return token
+
+    def plain_request_refused(self, oauth: OAuth2Client, browser: httpx.Client) -> str:
+        """A plain authorization request from a client that must send its requests another
+        way (pushed, or signed): an error back at the client, with iss and never a code.
+        The refused URL is returned, for the caller to try it another way."""
+        url, _verifier = self.authorization_url(oauth)
+        plain = browser.get(url)
+        assert plain.status_code == 302, plain.text
+        got = answer(plain.headers["location"])
+        assert got["error"] == "invalid_request"
+        assert "code" not in got
+        assert got["iss"] == self.issuer
+        return url
 
     def jwks(self) -> KeySet:
         return KeySet.import_key_set(httpx.get(f"{self.op.url}/oidc/jwks", timeout=30).json())

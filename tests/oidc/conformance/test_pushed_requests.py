@@ -167,13 +167,7 @@ def test_client_that_requires_par_refuses_plain_requests(
 ) -> None:
     rp = par_required.fresh()
     with rp.client() as oauth, rp.browser(holder) as browser:
-        url, _verifier = rp.authorization_url(oauth)
-        plain = browser.get(url)
-        assert plain.status_code == 302
-        got = answer(plain.headers["location"])
-        assert got["error"] == "invalid_request"
-        assert "code" not in got
-        assert got["iss"] == rp.issuer
+        rp.plain_request_refused(oauth, browser)
         params, verifier = authorization_params(rp, oauth)
         request_uri = push(rp, oauth, params).json()["request_uri"]
         back = browser.get(authorize_url(rp, request_uri))

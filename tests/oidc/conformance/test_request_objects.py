@@ -172,12 +172,7 @@ def test_signed_request_object_inside_par(signer: RelyingParty, holder: str) -> 
 def test_client_that_must_sign_refuses_plain_requests(must_sign: RelyingParty, holder: str) -> None:
     rp = must_sign.fresh()
     with rp.client() as oauth, rp.browser(holder) as browser:
-        url, _verifier = rp.authorization_url(oauth)
-        plain = browser.get(url)
-        assert plain.status_code == 302
-        got = answer(plain.headers["location"])
-        assert got["error"] == "invalid_request"
-        assert "code" not in got
+        url = rp.plain_request_refused(oauth, browser)
         params = dict(parse_qsl(urlsplit(url).query))
         pushed = oauth.post(
             f"{rp.op.url}/oidc/par",

@@ -73,6 +73,11 @@ class OidcClientCreateSerializer(serializers.Serializer[Any]):
         default=False,
         help_text="Refuse its authorization requests unless a signed request object (RFC 9101).",
     )
+    dpop_bound_access_tokens = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Refuse its token requests without a DPoP proof (RFC 9449 §5.2).",
+    )
 
 
 class OidcClientRetireSerializer(serializers.Serializer[Any]):

@@ -350,6 +350,9 @@ CIS_OCSP_ECHO_NONCE = os.environ.get("CIS_OCSP_ECHO_NONCE", "1") == "1"
 # CIS's validator: code flow with PKCE S256 only, ES256 ID tokens, refresh token rotation.
 CIS_OIDC_ISSUER = os.environ.get("CIS_OIDC_ISSUER", "").rstrip("/")  # empty: from the request
 CIS_OIDC_KEY_PASSPHRASE = os.environ.get("CIS_OIDC_KEY_PASSPHRASE", "")  # empty: a 0600 file
+# DPoP proofs must carry a nonce CIS gave (RFC 9449 §8, §9): a proof made ahead of time is then
+# useless. Off by default: each client's first request costs a round trip to learn the nonce.
+CIS_OIDC_DPOP_NONCE = os.environ.get("CIS_OIDC_DPOP_NONCE", "0") == "1"
 CIS_SIGNIN_CHALLENGE_SECONDS = 60
 # Sign-in throttles (cis.core.ratelimit, shared by every worker): challenges per client address
 # (generous: an NHS site's workstations may share one address), answers per card.

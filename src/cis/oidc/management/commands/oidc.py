@@ -70,6 +70,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Refuse its authorization requests unless a signed request object (RFC 9101).",
         )
+        add.add_argument(
+            "--dpop-bound-access-tokens",
+            action="store_true",
+            help="Refuse its token requests without a DPoP proof (RFC 9449 §5.2).",
+        )
         system = sub.add_parser(
             "add-system-client",
             help="Register a system that calls others as itself (client credentials, "
@@ -99,6 +104,11 @@ class Command(BaseCommand):
             "--require-signed-request-object",
             choices=("true", "false"),
             help="Whether its authorization requests must be signed request objects (RFC 9101).",
+        )
+        update.add_argument(
+            "--dpop-bound-access-tokens",
+            choices=("true", "false"),
+            help="Whether its token requests must carry a DPoP proof (RFC 9449 §5.2).",
         )
         update.add_argument(
             "--jwks",
@@ -138,6 +148,7 @@ class Command(BaseCommand):
                         "require_pushed_authorization_requests"
                     ],
                     require_signed_request_object=options["require_signed_request_object"],
+                    dpop_bound_access_tokens=options["dpop_bound_access_tokens"],
                 )
                 self.stdout.write(
                     json.dumps(
@@ -200,6 +211,7 @@ class Command(BaseCommand):
                         options["require_pushed_authorization_requests"]
                     ),
                     require_signed_request_object=_flag(options["require_signed_request_object"]),
+                    dpop_bound_access_tokens=_flag(options["dpop_bound_access_tokens"]),
                     jwks=client_jwks,
                 )
                 self.stdout.write(json.dumps(client_settings(updated)))

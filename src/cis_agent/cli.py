@@ -1,4 +1,4 @@
-"""`cis-agent`: the workstation agent's commands, each a thin shell around cis_agent.flows.
+"""`cis-agent`: the workstation agent's commands, each a thin shell around cis_card.flows.
 
 Exit statuses (also in the README): 0 success; 1 unexpected failure; 2 bad command line;
 3 not signed in; 4 wrong passcode or one-time code; 5 card locked; 6 card problem; 7 refused by
@@ -18,11 +18,13 @@ import httpx
 from rich.console import Console
 from rich.status import Status
 
-from . import flows, state
+from cis_card import flows
+from cis_card.base import Card, CardError, PasscodePolicy
+from cis_card.spec import open_card
+from cis_card.virtual import VirtualCard
+
+from . import state
 from .api import ApiClient
-from .cards.base import Card, CardError, PasscodePolicy
-from .cards.spec import open_card
-from .cards.virtual import VirtualCard
 from .errors import (
     BAD_INPUT,
     EXIT_STATUSES,

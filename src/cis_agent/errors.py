@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from cis_wire.errors import SIGNED_OUT, WRONG_CODE
-
-from .cards.base import (
+from cis_card.base import (
     CardBlocked,
     CardError,
     CardLocked,
     PasscodeRejected,
     WrongPasscode,
 )
+from cis_wire.errors import SIGNED_OUT, WRONG_CODE
 
 OK = 0
 FAILED = 1  # anything unexpected

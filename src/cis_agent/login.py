@@ -22,11 +22,11 @@ from typing import Any
 import click
 import httpx
 
+from cis_card import flows
+from cis_card.base import Card, CardError, CardLocked, StoredCertificate, newest_valid
 from cis_wire.messages import signin_message
 
-from . import flows
 from .api import ApiClient
-from .cards.base import Card, CardError, CardLocked, StoredCertificate, newest_valid
 from .errors import CARD_PROBLEM, NOT_SIGNED_IN, SERVER_DOWN, AgentError, from_http
 
 

@@ -12,7 +12,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cards.base import Card, CardError
+from cis_card.base import Card, CardError
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Reader:
 
 
 def _virtual_cards(path: Path) -> list[Card]:
-    from .cards.virtual import VirtualCard  # noqa: PLC0415 - load only the kind in use
+    from cis_card.virtual import VirtualCard  # noqa: PLC0415 - load only the kind in use
 
     files = [path] if path.is_file() else sorted(path.glob("*")) if path.is_dir() else []
     found: list[Card] = []
@@ -51,7 +51,7 @@ def _virtual_cards(path: Path) -> list[Card]:
 def _pkcs11_cards(module: str) -> list[Card]:
     import pkcs11  # noqa: PLC0415
 
-    from .cards.pkcs11card import Pkcs11Card  # noqa: PLC0415
+    from cis_card.pkcs11card import Pkcs11Card  # noqa: PLC0415
 
     try:
         lib = pkcs11.lib(module)

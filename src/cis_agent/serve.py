@@ -36,9 +36,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from . import flows
+from cis_card import flows
+from cis_card.base import Card, CardError, CardLocked, PasscodePolicy, PasscodeRejected
+
 from .api import ApiClient
-from .cards.base import Card, CardError, CardLocked, PasscodePolicy, PasscodeRejected
 from .errors import AgentError, from_card_error
 from .readers import Reader, inserted
 

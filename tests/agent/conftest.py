@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from cis_agent.cards.base import Card
-from cis_agent.cards.spec import open_card
-from cis_agent.cards.virtual import VirtualCard
+from cis_card.base import Card
+from cis_card.spec import open_card
+from cis_card.virtual import VirtualCard
 
 from . import tokens
 

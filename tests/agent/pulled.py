@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from cis_agent.cards.base import Card, CardRemoved
+from cis_card.base import Card, CardRemoved
 
 
 class PulledOut:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from cis_agent.cards.base import (
+from cis_card.base import (
     Card,
     CardLocked,
     CardNotInitialised,
@@ -23,9 +23,9 @@ from cis_agent.cards.base import (
     WrongPasscode,
     WrongSoPin,
 )
-from cis_agent.cards.csr import build_csr
-from cis_agent.cards.spec import open_card, parse_spec
-from cis_agent.cards.virtual import VirtualCard
+from cis_card.csr import build_csr
+from cis_card.spec import open_card, parse_spec
+from cis_card.virtual import VirtualCard
 from cis_wire.signatures import verify_signature
 
 from .tokens import TRANSPORT_SO_PIN
@@ -274,7 +274,7 @@ def test_a_wrong_try_is_counted_before_the_check(
     """Pulling the card during the check cannot give back the try (as on a chip)."""
     card = VirtualCard.create_blank(tmp_path / "c.json", transport_so_pin=TRANSPORT_SO_PIN)
     card.initialise(so_pin=TRANSPORT_SO_PIN, new_so_pin=SO_PIN, passcode="1234")
-    from cis_agent.cards import virtual
+    from cis_card import virtual
 
     def pulled(*args: object, **kwargs: object) -> tuple[bytes, bytes]:
         raise CardRemoved("pulled")
@@ -313,7 +313,7 @@ def test_a_real_cards_own_lock_is_read_from_the_token(
     import pkcs11
     from pkcs11 import exceptions as p11e
 
-    from cis_agent.cards.pkcs11card import Pkcs11Card
+    from cis_card.pkcs11card import Pkcs11Card
 
     from .tokens import SOFTHSM_MODULE, blank_token
 

@@ -12,7 +12,7 @@ from cis.core import clock
 from cis.notify.sms import MemorySmsSender
 from cis.pki.models import Certificate
 from cis.smartcards.models import Smartcard
-from cis_agent.cards.base import Card
+from cis_card.base import Card
 
 from .conftest import PASSCODE, Agent, Cast, last_code
 

@@ -12,8 +12,8 @@ from cis.notify.sms import MemorySmsSender
 from cis.pki.models import Certificate
 from cis.smartcards.models import Smartcard
 from cis_agent import cli
-from cis_agent.cards.base import Card
-from cis_agent.cards.spec import open_card
+from cis_card.base import Card
+from cis_card.spec import open_card
 
 from .conftest import PASSCODE, Agent, Cast, last_code
 from .pulled import PulledOut

@@ -10,7 +10,7 @@ from cis.audit.models import AuditEvent
 from cis.audit.verify import verify
 from cis.pki.models import Certificate
 from cis.smartcards.models import AgentToken, Smartcard
-from cis_agent.cards.base import Card
+from cis_card.base import Card
 
 from .conftest import PASSCODE, Agent, Cast
 

@@ -15,7 +15,7 @@ from cis.audit.models import AuditEvent
 from cis.audit.verify import verify
 from cis.smartcards.models import Smartcard
 from cis_agent import cli, login
-from cis_agent.cards.base import Card, CardError
+from cis_card.base import Card, CardError
 from cis_wire import messages
 
 from .conftest import Agent, Cast
@@ -159,7 +159,7 @@ def test_the_lock_report_key_cannot_be_read_back_from_a_real_card(
     from pkcs11 import Attribute, ObjectClass  # noqa: PLC0415 - only this test needs it
     from pkcs11 import exceptions as p11e  # noqa: PLC0415
 
-    from cis_agent.cards.pkcs11card import LOCK_REPORT_LABEL, Pkcs11Card  # noqa: PLC0415
+    from cis_card.pkcs11card import LOCK_REPORT_LABEL, Pkcs11Card  # noqa: PLC0415
 
     card = issued_card(cast.holder)
     assert isinstance(card, Pkcs11Card)

@@ -9,7 +9,7 @@ from django.test import Client
 
 from cis.notify.sms import MemorySmsSender
 from cis_agent import login, state
-from cis_agent.cards.base import Card
+from cis_card.base import Card
 from tests.logcapture import captured_logs, log_entries
 from tests.oidc.flow import Attempt
 from tests.oidc.support import browser_signed_in, new_client

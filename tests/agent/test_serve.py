@@ -26,10 +26,10 @@ from cis.signin.services import session_expire, session_start
 from cis.smartcards.models import CardTask, Smartcard
 from cis.smartcards.services import tasks
 from cis_agent import cli
-from cis_agent.cards.base import Card
 from cis_agent.errors import AgentError
 from cis_agent.readers import Reader
 from cis_agent.serve import AgentService
+from cis_card.base import Card
 
 from .conftest import PASSCODE, Agent, Cast
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cis_agent.cards.base import CardError
-from cis_agent.cards.spec import parse_spec
+from cis_card.base import CardError
+from cis_card.spec import parse_spec
 
 from .conftest import SERVER, Agent
 

@@ -71,3 +71,47 @@ def test_a_new_row_is_the_row_the_orm_would_write() -> None:
     assert stored.created_at is not None  # auto_now_add ran, as in Model.save()
     for name in ("user_id", "given_name", "family_name", "date_of_birth", "registered_ra_id"):
         assert getattr(stored, name) == getattr(fresh, name)
+
+
+# What is written in one plain INSERT (cis.core.rows.insert and NewRow) on the hot paths.
+PLAIN_WRITES = (
+    "oauth2_provider.AccessToken",
+    "oauth2_provider.RefreshToken",
+    "oauth2_provider.IDToken",
+    "oidc.TokenLink",
+    "pki.Certificate",
+    "signin.SignInSession",
+    "signin.SignInTicket",
+    "signin.LoginChallenge",
+)
+
+
+@pytest.mark.parametrize("label", PLAIN_WRITES)
+def test_a_model_written_in_plain_sql_has_no_save_of_its_own_nor_save_receivers(
+    label: str,
+) -> None:
+    """Both would be skipped by a plain INSERT: NewRow falls back to the ORM for either, and
+    this test says so the day one appears, so that the fast path is not lost unnoticed."""
+    from django.apps import apps
+
+    model = apps.get_model(label)
+    assert not rows.overrides_save(model), f"{label} defines save()"
+    assert not rows.has_receivers(model, *rows.SAVE_SIGNALS), f"{label} has save receivers"
+
+
+def test_a_model_with_a_save_of_its_own_is_saved_through_the_orm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cis.pki.models import Certificate
+
+    saved: list[Any] = []
+
+    def save(self: Any, *args: Any, **kwargs: Any) -> None:
+        saved.append(self)
+
+    monkeypatch.setattr(Certificate, "save", save, raising=False)
+    certificate = Certificate()
+    row = rows.NewRow(certificate)
+    assert row.orm
+    row.insert()
+    assert saved == [certificate]

@@ -81,7 +81,7 @@ def _the_lsas_pharmacy_shows_every_card_state(personas: list[dict[str, Any]]) ->
     from cis.core import clock
     from cis.smartcards.models import Smartcard
     from cis.smartcards.services.common import current_link
-    from cis_agent.cards.virtual import VirtualCard
+    from cis_card.virtual import VirtualCard
 
     by_name = {p["name"]: p for p in personas}
     now = clock.now()

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from cis_agent.cards.virtual import VirtualCard
+from cis_card.virtual import VirtualCard
 from tests.live import CIS, LiveCis, free_port
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "deploy" / "nginx-cis.conf"

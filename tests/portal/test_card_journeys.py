@@ -90,7 +90,7 @@ def _issue(live: LiveCis, user_id: str, path: Path, validity_days: int | None = 
             "from pathlib import Path\n"
             "from cis.people.models import Person\n"
             "from cis.smartcards.provisioning import ensure_virtual_card\n"
-            "from cis_agent.cards.virtual import VirtualCard\n"
+            "from cis_card.virtual import VirtualCard\n"
             f"spec = ensure_virtual_card(holder=Person.objects.get(user_id='{user_id}'), "
             f"path=Path('{path}'), passcode='{PASSCODE}')\n"
             "print(VirtualCard(spec.removeprefix('virtual:')).serial())"
@@ -262,7 +262,7 @@ def test_a_holder_renews_in_the_window_and_changes_the_passcode(world: World, br
         "Change the passcode",
     )
     world.passcodes[GARETH] = new
-    from cis_agent.cards.virtual import VirtualCard  # noqa: PLC0415
+    from cis_card.virtual import VirtualCard  # noqa: PLC0415
 
     VirtualCard(world.card_path(GARETH)).verify_passcode(new)
     _audit_intact(world)
@@ -377,7 +377,7 @@ def _claimed(world: World, ref: str) -> bool:
 def test_abuse_of_the_local_agent_is_refused_and_changes_nothing(
     world: World, browser: Any
 ) -> None:
-    from cis_agent.cards.virtual import VirtualCard  # noqa: PLC0415
+    from cis_card.virtual import VirtualCard  # noqa: PLC0415
 
     world.insert(GARETH)
     page = _signed_in(browser, world, GARETH)

@@ -58,7 +58,7 @@ class Token:
             [
                 sys.executable,
                 "-c",
-                "from cis_agent.cards.pkcs11card import Pkcs11Card\n"
+                "from cis_card.pkcs11card import Pkcs11Card\n"
                 f"card = Pkcs11Card({SOFTHSM_MODULE!r}, {self.label!r})\n{code}",
             ],
             env=self.env,

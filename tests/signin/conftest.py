@@ -12,9 +12,9 @@ from django.test import Client
 from cis.people.models import Person
 from cis.pki import hierarchy
 from cis.smartcards.provisioning import provision
-from cis_agent.cards.base import Card
-from cis_agent.cards.spec import open_card
-from cis_agent.cards.virtual import VirtualCard
+from cis_card.base import Card
+from cis_card.spec import open_card
+from cis_card.virtual import VirtualCard
 from tests.agent import tokens
 from tests.oidc.support import DjangoTransport, Holder, holder
 

@@ -21,7 +21,7 @@ from cis.authz.policy import CONSOLE
 from cis.oidc.clients import oidc_client_add
 from cis.signin.models import SignInSession
 from cis_agent import cli, login
-from cis_agent.cards.base import Card
+from cis_card.base import Card
 from tests.oidc.support import ALL_SCOPES, REDIRECT_URI, DjangoTransport, Holder
 
 from .conftest import PASSCODE

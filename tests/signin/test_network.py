@@ -11,7 +11,7 @@ from django.test import Client
 
 from cis.pki.models import Certificate
 from cis.signin.models import SignInMethod, SignInSession
-from cis_agent.cards.base import Card
+from cis_card.base import Card
 from tests.oidc.support import Holder
 
 pytestmark = pytest.mark.django_db

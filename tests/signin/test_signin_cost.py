@@ -43,7 +43,7 @@ from cis.signin.services import role_ids
 from cis.smartcards.models import Smartcard
 from cis.smartcards.states import CardStatus
 from cis_agent import login
-from cis_agent.cards.base import Card
+from cis_card.base import Card
 from cis_wire import messages
 from tests.factories.directory import AssignmentFactory, OrganisationFactory, PositionFactory
 from tests.oidc.support import Holder

@@ -27,8 +27,8 @@ from cis.signin.models import SignInMethod, SignInSession
 from cis.smartcards.models import Smartcard
 from cis.smartcards.states import CardStatus
 from cis_agent import login
-from cis_agent.cards.base import Card
 from cis_agent.errors import AgentError
+from cis_card.base import Card
 from cis_wire import messages
 from tests.oidc.support import Holder
 
@@ -313,7 +313,7 @@ def test_signing_in_again_at_the_same_workstation_is_not_flagged(
 def test_a_wrong_passcode_never_reaches_the_server(
     asha: Holder, make_card: Callable[..., Card], http: httpx.Client
 ) -> None:
-    from cis_agent.cards.base import WrongPasscode
+    from cis_card.base import WrongPasscode
 
     card = make_card(asha.person)
     with pytest.raises(WrongPasscode):

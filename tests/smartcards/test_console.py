@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from cis.smartcards.models import Smartcard
 from cis.smartcards.provisioning import ensure_persona_cards
-from cis_agent.cards.spec import open_card
+from cis_card.spec import open_card
 from tests.authz.world import World, build_world
 
 pytestmark = pytest.mark.django_db

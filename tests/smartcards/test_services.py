@@ -385,7 +385,7 @@ def test_a_sign_in_challenge_works_once_and_only_for_its_card(
 
 def test_console_provisioning_writes_a_virtual_card_once(world: World, tmp_path: Path) -> None:
     from cis.smartcards.provisioning import ensure_virtual_card
-    from cis_agent.cards.spec import open_card
+    from cis_card.spec import open_card
 
     holder = world.targets["in_scope"]
     spec = ensure_virtual_card(holder=holder, path=tmp_path / "h.card", passcode="2468")

@@ -28,8 +28,8 @@ from cis.smartcards.states import CardStatus
 from cis.workflow import services
 from cis.workflow.models import Request
 from cis.workflow.states import EventKind, RequestState, RequestType
-from cis_agent import flows
-from cis_agent.cards.virtual import VirtualCard
+from cis_card import flows
+from cis_card.virtual import VirtualCard
 
 from .desk import Desk
 

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from cis.audit import refusals
 from cis.core.errors import NotPermitted
-from cis.organisations.models import Organisation, RegistrationAuthority
 from cis.people.models import Person, PersonKind, PersonStatus
-from cis.pki.models import Certificate
-from cis.rbac.models import Position, PositionAssignment
 from cis.rights.models import Right, RightGrant
 from cis.workflow.models import Request
 from cis.workflow.states import CARD_TYPES, RIGHT_TYPES, EscalationLevel
 
 from .actions import Action
-from .scope import (
-    INCLUDES,
-    GrantScope,
-    descendants,
-    effective_grants,
-    grant_scope,
-    person_org_ids,
-    person_workplaces,
-)
-from .targets import CardStep, NewAssignment, NewGrant
+from .scope import INCLUDES, GrantScope, effective_grants, grant_scope
+from .targets import CardStep, Place, target_kind
 
 ADMIN_VIEW = frozenset({Right.LSA, Right.ID_CHECKER, Right.SERVICE_DESK})
 
@@ -207,73 +196,16 @@ def _deny(reason: str) -> Decision:
 
 def _subject(target: Any) -> Person | None:
     """The person an action is about, for separation of duties and the closed-profile check."""
-    if isinstance(target, Person):
-        return target
-    if isinstance(target, PositionAssignment | NewAssignment | RightGrant | NewGrant):
-        return target.person
-    if isinstance(target, Request):
-        return target.subject
-    if isinstance(target, Certificate):
-        return target.person
-    return None
+    return target_kind(target).subject(target)
 
 
 def _is_self_service(actor: Person, action: Action, target: Any) -> bool:
     if action not in SELF_SERVICE:
         return False
-    if _subject(target) is not None:
-        return _subject(target) == actor
-    if isinstance(target, Organisation):
-        return target.id in person_org_ids(actor)
-    if isinstance(target, Position):
-        return (
-            target.organisation_id in person_org_ids(actor)
-            and target.assignments.filter(person=actor).exists()
-        )
-    return False
-
-
-@dataclass
-class _Place:
-    """Where a target sits: its organisations, and the RAs whose whole area reaches it.
-
-    A person's organisations are read (once, with the RA serving each) only when the RAs alone
-    do not settle a decision.
-    """
-
-    ras: set[int]
-    fixed_orgs: set[int] = field(default_factory=set)
-    person: Person | None = None
-
-    @cached_property
-    def serving_ra(self) -> dict[int, int | None] | None:
-        if self.person is None:
-            return None
-        return {org: w.serving_ra_id for org, w in person_workplaces(self.person).items()}
-
-    @cached_property
-    def orgs(self) -> set[int]:
-        return set(self.serving_ra) if self.serving_ra is not None else self.fixed_orgs
-
-
-def _place(target: Any) -> _Place:
-    if isinstance(target, Person):
-        return _Place(
-            {target.registered_ra_id} if target.registered_ra_id else set(), person=target
-        )
-    if isinstance(target, Organisation):
-        return _Place(set(), {target.id})
-    if isinstance(target, RegistrationAuthority):
-        return _Place({target.id})
-    if isinstance(target, Position):
-        return _Place(set(), {target.organisation_id})
-    if isinstance(target, PositionAssignment | NewAssignment):
-        return _Place(set(), {target.position.organisation_id})
-    if isinstance(target, Request):
-        return _Place({target.ra_id}, {target.organisation_id} if target.organisation_id else set())
-    if isinstance(target, Certificate | RightGrant | NewGrant):
-        return _place(target.person)  # a grant's reach starts with its grantee's
-    raise TypeError(f"no scope rule for {type(target).__name__}")
+    subject = _subject(target)
+    if subject is not None:
+        return subject == actor
+    return target_kind(target).is_own(actor, target)
 
 
 class _Facts:
@@ -288,13 +220,8 @@ class _Facts:
         return effective_grants(self.actor)
 
     @cached_property
-    def place(self) -> _Place:
-        return _place(self.target)
-
-
-def _reaches(scope: GrantScope, place: _Place) -> bool:
-    """Whether a scope takes in a place: one of its RAs, or one of its organisations."""
-    return not place.ras.isdisjoint(scope.ra_ids) or scope.reaches(place.orgs, place.serving_ra)
+    def place(self) -> Place:
+        return target_kind(self.target).place(self.target)
 
 
 def _covers(scope: GrantScope, target: Any, facts: _Facts) -> bool:
@@ -302,30 +229,7 @@ def _covers(scope: GrantScope, target: Any, facts: _Facts) -> bool:
         return True
     if target is None:
         return True
-    if isinstance(target, RightGrant | NewGrant):
-        return _covers_grant(scope, target, facts.place)
-    place = facts.place
-    if isinstance(target, RegistrationAuthority):
-        return target.id in scope.ra_ids or bool(
-            Organisation.objects.filter(id__in=scope.org_ids, serving_ra=target).exists()
-        )
-    return _reaches(scope, place)
-
-
-def _covers_grant(scope: GrantScope, grant: RightGrant | NewGrant, grantee: _Place) -> bool:
-    """A grant is within reach when its grantee and its whole scope are in the actor's scope."""
-    if not _reaches(scope, grantee):
-        return False
-    if grant.ra is not None:
-        return grant.ra.id in scope.ra_ids
-    if grant.organisation is not None:
-        reach = (
-            descendants([grant.organisation.id])
-            if grant.include_children
-            else {grant.organisation.id}
-        )
-        return reach <= scope.org_ids
-    return False  # a national grant is only within a national scope
+    return target_kind(target).covered(scope, target, lambda: facts.place)
 
 
 def _right_ok(actor_right: Right, action: Action, target: Any) -> bool:
@@ -375,7 +279,7 @@ def decide(actor: Actor | None, action: Action, target: Any = None) -> Decision:
         # The request type's approval policy names who may decide it (and those above them).
         needs = frozenset(Right(r) for r in target.approver_rights)
     sponsor_assignable = action in (Action.ASSIGNMENT_CREATE, Action.ASSIGNMENT_END) and (
-        _assignable(target)
+        target_kind(target).sponsor_assignable(target)
     )
     held = rank_refused = False
     for grant in facts.grants:
@@ -414,14 +318,6 @@ def _card_step(actor: Person, action: Action, step: CardStep) -> Decision:
     if not carried.allowed:
         return carried
     return Decision(True, f"step-of:{step.action}:{carried.rule}")
-
-
-def _assignable(target: Any) -> bool:
-    if isinstance(target, NewAssignment):
-        return target.position.assignable
-    if isinstance(target, PositionAssignment):
-        return target.position.assignable
-    return False
 
 
 def require(actor: Actor | None, action: Action, target: Any = None) -> Decision:

@@ -7,13 +7,12 @@ from collections.abc import Iterable, Mapping, Set
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from django.db import connections, router
-from django.db.models import Model, Q
+from django.db.models import Q
 
-from cis.core import clock
+from cis.core import clock, sql
 from cis.organisations.models import Organisation, OrganisationStatus
 from cis.people.models import Person, PersonStatus
-from cis.rbac.models import PositionAssignment, PositionStatus
+from cis.rbac.models import Position, PositionAssignment, PositionStatus
 from cis.rights.models import Right, RightGrant
 
 # What each right carries: the higher rights include the lower ones (DESIGN §2).
@@ -49,53 +48,64 @@ INCLUDES: dict[Right, frozenset[Right]] = {
 GRANT_FIELDS = ("id", "person", "right", "organisation", "include_children", "ra")
 _GRANT_COLUMNS = [f for f in RightGrant._meta.concrete_fields if f.name in GRANT_FIELDS]
 
-_GRANT_SELECT = ", ".join(f'"{f.column}"' for f in _GRANT_COLUMNS)  # model order, for from_db()
+_GRANT_SELECT = sql.columns(RightGrant, [f.name for f in _GRANT_COLUMNS])  # model order
+_G = {name: sql.column(RightGrant, name) for name in ("person", "revoked_at", "id")}
+_G.update(start=sql.column(RightGrant, "start_date"), end=sql.column(RightGrant, "end_date"))
 GRANTS_SQL = (
-    f'SELECT {_GRANT_SELECT} FROM "rights_rightgrant"'  # noqa: S608 - names from the model
-    ' WHERE "person_id" = %s AND "revoked_at" IS NULL'
-    ' AND "start_date" <= %s AND ("end_date" IS NULL OR "end_date" >= %s) ORDER BY "id"'
+    f"SELECT {_GRANT_SELECT} FROM {sql.table(RightGrant)}"  # noqa: S608 - names from the model
+    f" WHERE {_G['person']} = %s AND {_G['revoked_at']} IS NULL"
+    f" AND {_G['start']} <= %s AND ({_G['end']} IS NULL OR {_G['end']} >= %s)"
+    f" ORDER BY {_G['id']}"
 )
+
 
 # active_assignments() for one person on one day, as plain SQL: the assignment as a, its
 # position as p and the position's organisation as o. Sign-in and the OIDC claims select other
 # columns of the same rows (active_assignments_query), so the rule is written here only.
+def _a(field: str) -> str:
+    return "a." + sql.column(PositionAssignment, field)
+
+
+def _p(field: str) -> str:
+    return "p." + sql.column(Position, field)
+
+
+def _o(field: str) -> str:
+    return "o." + sql.column(Organisation, field)
+
+
 _ACTIVE_ASSIGNMENTS_FROM = (
-    ' FROM "rbac_positionassignment" a'
-    ' JOIN "rbac_position" p ON p."id" = a."position_id"'
-    ' JOIN "organisations_organisation" o ON o."id" = p."organisation_id"'
-    ' WHERE a."person_id" = %s AND a."start_date" <= %s'
-    ' AND (a."end_date" IS NULL OR a."end_date" >= %s) AND p."status" = %s AND o."status" = %s'
+    f" FROM {sql.table(PositionAssignment)} a"
+    f" JOIN {sql.table(Position)} p ON {_p('id')} = {_a('position')}"
+    f" JOIN {sql.table(Organisation)} o ON {_o('id')} = {_p('organisation')}"
+    f" WHERE {_a('person')} = %s AND {_a('start_date')} <= %s"
+    f" AND ({_a('end_date')} IS NULL OR {_a('end_date')} >= %s)"
+    f" AND {_p('status')} = %s AND {_o('status')} = %s"
 )
-WORKPLACES_SQL = 'SELECT o."id", o."serving_ra_id", o."ods_code"' + _ACTIVE_ASSIGNMENTS_FROM
+_WORKPLACE_COLUMNS = f"{_o('id')}, {_o('serving_ra')}, {_o('ods_code')}"
+WORKPLACES_SQL = f"SELECT {_WORKPLACE_COLUMNS}{_ACTIVE_ASSIGNMENTS_FROM}"
 
 # UNION (not UNION ALL) also ends the walk should parent links ever form a loop.
 DESCENDANTS_SQL = (
-    'WITH RECURSIVE below(id) AS (SELECT "id" FROM "organisations_organisation"'
-    ' WHERE "parent_id" IN ({marks}) UNION SELECT o."id" FROM "organisations_organisation" o'
-    ' JOIN below b ON o."parent_id" = b.id) SELECT id FROM below'
+    f"WITH RECURSIVE below(id) AS (SELECT {sql.column(Organisation, 'id')}"  # noqa: S608
+    f" FROM {sql.table(Organisation)} WHERE {sql.column(Organisation, 'parent')} IN ({{marks}})"
+    f" UNION SELECT {_o('id')} FROM {sql.table(Organisation)} o"
+    f" JOIN below b ON {_o('parent')} = b.id) SELECT id FROM below"
 )
 
 
-def _fetch(model: type[Model], sql: str, params: list[Any]) -> tuple[str, list[tuple[Any, ...]]]:
-    """Run one read on the model's database; its alias and the rows."""
-    connection = connections[router.db_for_read(model)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return connection.alias, cursor.fetchall()
-
-
-def _day(model: type[Model], on: dt.date | None) -> Any:
-    connection = connections[router.db_for_read(model)]
-    return connection.ops.adapt_datefield_value(on or clock.today())
+def _day(on: dt.date | None) -> Any:
+    return sql.connection().ops.adapt_datefield_value(on or clock.today())
 
 
 def effective_grants(actor: Person, on: dt.date | None = None) -> list[RightGrant]:
     """Grants in force today for an active actor; a closed or restricted actor has none."""
     if actor.status != PersonStatus.ACTIVE:
         return []
-    day = _day(RightGrant, on)
-    alias, rows = _fetch(RightGrant, GRANTS_SQL, [actor.pk, day, day])
+    day = _day(on)
+    rows = sql.rows(GRANTS_SQL, [actor.pk, day, day])
     names = [f.attname for f in _GRANT_COLUMNS]
+    alias = sql.connection().alias
     grants = [RightGrant.from_db(alias, names, row) for row in rows]
     for grant in grants:
         grant.include_children = bool(grant.include_children)  # SQLite answers 0 or 1
@@ -106,8 +116,8 @@ def descendants(org_ids: Iterable[int]) -> set[int]:
     """The organisations given and every organisation below them, in one query."""
     found = set(org_ids)
     if found:
-        sql = DESCENDANTS_SQL.format(marks=", ".join(["%s"] * len(found)))
-        _alias, rows = _fetch(Organisation, sql, sorted(found))
+        statement = DESCENDANTS_SQL.format(marks=", ".join(["%s"] * len(found)))
+        rows = sql.rows(statement, sorted(found))
         found.update(row[0] for row in rows)
     return found
 
@@ -203,13 +213,13 @@ def person_workplaces(person: Person, on: dt.date | None = None) -> dict[int, Wo
 
     The same rule as active_assignments(), as one small query (see GRANTS_SQL above for why).
     """
-    _alias, rows = _fetch(PositionAssignment, *workplaces_query(person.pk, on))
+    rows = sql.rows(*workplaces_query(person.pk, on))
     return {org_id: Workplace(ra_id, ods_code) for org_id, ra_id, ods_code in rows}
 
 
 def workplaces_query(person_id: int, on: dt.date | None = None) -> tuple[str, list[Any]]:
     """WORKPLACES_SQL and its values, for a caller that reads it inside a statement of its own."""
-    return active_assignments_query(person_id, 'o."id", o."serving_ra_id", o."ods_code"', on)
+    return active_assignments_query(person_id, _WORKPLACE_COLUMNS, on)
 
 
 def active_assignments_query(
@@ -217,7 +227,7 @@ def active_assignments_query(
 ) -> tuple[str, list[Any]]:
     """SELECT `columns` of a person's active assignments (a), their positions (p) and those
     positions' organisations (o), and the statement's values: active_assignments() in SQL."""
-    day = _day(PositionAssignment, on)
+    day = _day(on)
     values = [person_id, day, day, PositionStatus.ACTIVE.value, OrganisationStatus.OPEN.value]
     return f"SELECT {columns}{_ACTIVE_ASSIGNMENTS_FROM}", values
 

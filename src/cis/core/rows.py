@@ -6,8 +6,8 @@ every concrete column of a model and turns the row back into an instance with th
 ORM applies (so a datetime is aware, a UUID a UUID, JSON parsed, a boolean a bool), and a write
 prepares every field as the field itself does (pre_save, get_db_prep_save), as Model.save() does,
 so the row is the ORM's row and the rest of CIS, the admin and django-oauth-toolkit read it back
-unchanged. A model with save receivers registered is saved through the ORM instead, so that
-they still run.
+unchanged. A model with save receivers registered, or with a save() of its own, is saved through
+the ORM instead, so that they still run.
 """
 
 from __future__ import annotations
@@ -148,13 +148,14 @@ class NewRow(Generic[M]):
     Preparing a row costs more than writing it, so a caller can do it before its write
     transaction begins, which then holds the database's write lock for less time. A foreign key
     to a row written in the same transaction, whose id is not known yet, is filled in by `link`.
-    With save receivers registered for the model, `insert` is Model.save() itself.
+    With save receivers registered for the model, or a save() of its own, `insert` is
+    Model.save() itself, so that nothing save() would do is skipped.
     """
 
     def __init__(self, instance: M) -> None:
         self.instance = instance
         model = type(instance)
-        self.orm = has_receivers(model, *SAVE_SIGNALS)
+        self.orm = has_receivers(model, *SAVE_SIGNALS) or overrides_save(model)
         meta = instance._meta
         self.with_pk = meta.auto_field is None or instance.pk is not None
         self.statement, self.fields, plan = _insert_plan(model, self.with_pk)
@@ -201,6 +202,11 @@ def has_receivers(model: type[Model], *kinds: signals.ModelSignal) -> bool:
     """Whether saving or deleting through the ORM would call someone's receiver."""
     # A signal nobody listens to at all (CIS connects none of these) answers without a lookup.
     return any(kind.receivers and kind.has_listeners(model) for kind in kinds)
+
+
+def overrides_save(model: type[Model]) -> bool:
+    """Whether the model (or a base of it below Model) defines a save() of its own."""
+    return any("save" in vars(cls) for cls in model.__mro__ if cls is not Model)
 
 
 SAVE_SIGNALS = (signals.pre_save, signals.post_save)

@@ -1,10 +1,11 @@
 """The demo's cards: each persona's, some in or past their renewal window, one locked, and blanks.
 
-Cards are issued through the agent's own issue flow against the services (as the console
-operator), so every step is checked and audited as at an RA workstation. A certificate in its
-renewal window, or past expiry, is issued with the clock moved back (as the demo's requests are
-raised in the past), so its dates are real ones. Idempotent: a card already issued is left as a
-user left it (renewed, unlocked, locked again...), and only a card issued in this run is locked.
+Cards are issued through the one issue flow (`cis_card.flows`, the agent's too) against the
+services (as the console operator), so every step is checked and audited as at an RA
+workstation. A certificate in its renewal window, or past expiry, is issued with the clock moved
+back (as the demo's requests are raised in the past), so its dates are real ones. Idempotent: a
+card already issued is left as a user left it (renewed, unlocked, locked again...), and only a
+card issued in this run is locked.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ answered by `describe` here):
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -28,6 +27,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
 
 from cis.core import clock
+from cis.core.digests import secret_digest
 
 from .constants import DPOP, SYSTEM_SCOPE
 from .models import CodeIssue, TokenLink
@@ -37,15 +37,10 @@ ACCESS = "access_token"
 REFRESH = "refresh_token"
 
 
-def _checksum(token: str) -> str:
-    """How the toolkit finds a token (it keeps only this digest of it, RFC 9700 storage)."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def _access(token: str, client: Application, iss: str) -> dict[str, Any] | None:
     found = (
         AccessToken.objects.select_related("user")
-        .filter(token_checksum=_checksum(token), application=client)
+        .filter(token_checksum=secret_digest(token), application=client)
         .first()
     )
     if found is None or found.is_expired():
@@ -85,7 +80,7 @@ def _access(token: str, client: Application, iss: str) -> dict[str, Any] | None:
 def _refresh(token: str, client: Application, iss: str) -> dict[str, Any] | None:
     found = (
         RefreshToken.objects.select_related("user")
-        .filter(token_checksum=_checksum(token), application=client, revoked__isnull=True)
+        .filter(token_checksum=secret_digest(token), application=client, revoked__isnull=True)
         .first()
     )
     if found is None:

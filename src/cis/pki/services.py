@@ -58,7 +58,7 @@ def _holder_sql() -> str:
     return (
         f"SELECT {_HOLDER.select},"  # noqa: S608 - names from the model
         f" (SELECT MIN(w.ods_code) FROM ({workplaces}) w)"
-        f' FROM {sql.table(Person)} holder WHERE holder."id" = %s{lock}'
+        f" FROM {sql.table(Person)} holder WHERE holder.{sql.column(Person, 'id')} = %s{lock}"
     )
 
 
@@ -81,7 +81,8 @@ def _lock_holder(person: Person) -> tuple[Person, str]:
 # A plain statement rather than a queryset: the ORM spent longer building this one-column read
 # than SQLite spent answering it, on every issuance (see cis.core.sql).
 KEY_HOLDERS_SQL = (
-    'SELECT "person_id", "revocation_reason" FROM "pki_certificate" WHERE "spki_sha256" = %s'
+    f"SELECT {sql.columns(Certificate, ['person', 'revocation_reason'])}"  # noqa: S608
+    f" FROM {sql.table(Certificate)} WHERE {sql.column(Certificate, 'spki_sha256')} = %s"
 )
 
 

@@ -34,6 +34,29 @@ def position_list(*, actor: Actor, organisation: Organisation | None = None) -> 
     )
 
 
+def position_get(*, actor: Actor, pk: int, organisation: Organisation | None = None) -> Position:
+    """One position the actor may see (at `organisation`, when given); NotFound with one message
+    whether it is absent or out of sight."""
+    found = position_list(actor=actor, organisation=organisation).filter(pk=pk).first()
+    if found is None:
+        raise NotFound("No such position, or not one you can see.")
+    return found
+
+
+def assignment_get(*, actor: Actor, pk: int, person: Person | None = None) -> PositionAssignment:
+    """One position assignment the actor may see (of `person`, when given); NotFound with one
+    message whether it is absent or out of sight."""
+    found = (
+        assignment_list(actor=actor, person=person)
+        .select_related("granted_by", "ended_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if found is None:
+        raise NotFound("No such position assignment, or not one you can see.")
+    return found
+
+
 def assignment_list(
     *,
     actor: Actor,

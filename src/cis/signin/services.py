@@ -21,6 +21,7 @@ from cis.authz.scope import active_assignments, active_assignments_query
 from cis.core import clock, rows, sql
 from cis.core.digests import secret_digest
 from cis.core.errors import InvalidState, NotPermitted, ValidationFailed
+from cis.organisations.models import Organisation
 from cis.people.models import Person, PersonStatus
 from cis.rbac.models import PositionAssignment
 
@@ -50,13 +51,19 @@ def role_ids(person: Person, limit: int = 2) -> list[int]:
     return [pk for pk, _ in _roles_and_orgs(person, limit)]
 
 
+# The assignment (a) and its organisation's ODS code (o), as active_assignments_query names them.
+_ASSIGNMENT_AND_ODS = (
+    f"a.{sql.column(PositionAssignment, 'id')}, o.{sql.column(Organisation, 'ods_code')}"
+)
+
+
 def _roles_and_orgs(person: Person, limit: int) -> list[tuple[int, str]]:
     """role_ids with each position's ODS code, which the sign-in's audit event names.
 
     Unordered: callers ask whether there are none, one (and which) or several to choose from.
     Every sign-in asks, so this is authz's own plain-SQL statement of active_assignments().
     """
-    statement, params = active_assignments_query(person.pk, 'a."id", o."ods_code"')
+    statement, params = active_assignments_query(person.pk, _ASSIGNMENT_AND_ODS)
     return [(int(pk), str(ods)) for pk, ods in sql.rows(f"{statement} LIMIT %s", [*params, limit])]
 
 

@@ -1,13 +1,10 @@
 """Issuing cards from the server itself: the console operator's first cards, and the demo's.
 
-The agent's own issue flow runs in-process against the services (no HTTP), acting as the
-console operator, so every step is checked, audited and written to the card exactly as when an
-RA Agent issues a card at a workstation.
-
-This is the one server module that imports the agent (`cis_agent`), as a client of its card
-library and issue flow: the console has a card in its own reader, and a second issue flow in the
-server would be two ways of doing one thing. Everything else in the server that drives a card
-does it through this module; what both sides must agree on is in `cis_wire`.
+The issue flow the agent runs (`cis_card.flows.issue`) runs here in-process against the
+services (no HTTP), acting as the console operator, so every step is checked, audited and
+written to the card exactly as when an RA Agent issues a card at a workstation. It is one flow,
+in `cis_card`, which both sides import, so the server never imports the agent. Everything else in
+the server that drives a card does it through this module.
 """
 
 from __future__ import annotations
@@ -18,16 +15,16 @@ from typing import Any
 from cis.authz.policy import CONSOLE, Actor
 from cis.core.errors import InvalidState
 from cis.people.models import Person
-from cis_agent import flows
-from cis_agent.cards.base import (
+from cis_card import flows
+from cis_card.base import (
     MAX_PASSCODE_TRIES,
     Card,
     CardError,
     CardLocked,
     WrongPasscode,
 )
-from cis_agent.cards.spec import open_card
-from cis_agent.cards.virtual import VirtualCard
+from cis_card.spec import open_card
+from cis_card.virtual import VirtualCard
 
 from . import services, wire
 from .models import Smartcard
@@ -37,7 +34,7 @@ DEMO_TRANSPORT_PIN = "12345678"
 
 
 class DirectServer:
-    """The part of the agent's Server protocol that issuing needs, served by the services."""
+    """The part of CIS that issuing needs (`cis_card.flows.Issuer`), served by the services."""
 
     def __init__(self, actor: Actor = CONSOLE) -> None:
         self.actor = actor
@@ -102,7 +99,7 @@ def provision(
     """Issue a blank card to a holder, from the server: the whole agent flow, in-process."""
     return flows.issue(
         card=card,
-        server=DirectServer(actor),  # type: ignore[arg-type]  # issuing needs only these calls
+        server=DirectServer(actor),
         holder=holder.user_id,
         passcode=passcode,
         transport_so_pin=transport_so_pin,

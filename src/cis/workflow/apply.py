@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from cis.authz.policy import Actor
 from cis.core.errors import InvalidState, NotFound, ValidationFailed
@@ -17,7 +16,9 @@ from cis.rbac.models import Position, PositionAssignment
 from cis.rights import services as rights
 from cis.rights.models import RightGrant
 
+from . import schemas
 from .models import Request
+from .schemas import load
 from .states import CARD_TYPES, RequestType
 
 
@@ -64,10 +65,6 @@ def refuse_dropping(ctx: ApplyContext, missing: list[str]) -> list[str]:
     return missing
 
 
-def _date(value: Any) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
-
-
 def _subject(ctx: ApplyContext) -> Person:
     subject = ctx.request.subject
     if subject is None:
@@ -76,21 +73,21 @@ def _subject(ctx: ApplyContext) -> Person:
 
 
 def _register(ctx: ApplyContext) -> Outcome:
-    p = ctx.request.payload
-    org = Organisation.objects.get(ods_code=p["ods_code"])
+    p = load(ctx.request, schemas.PersonRegister)
+    org = Organisation.objects.get(ods_code=p.ods_code)
     if not org.is_open:
         raise InvalidState(f"{org} has closed since this request was raised.")
     ra: RegistrationAuthority = ctx.request.ra
     person = people.person_create(
         actor=ctx.actor,
-        given_name=p["given_name"],
-        family_name=p["family_name"],
-        date_of_birth=dt.date.fromisoformat(p["date_of_birth"]),
+        given_name=p.given_name,
+        family_name=p.family_name,
+        date_of_birth=p.date_of_birth,
         registered_ra=ra,
-        email=p.get("email", ""),
-        mobile=p.get("mobile", ""),
-        professional_body=p.get("professional_body", ""),
-        professional_number=p.get("professional_number", ""),
+        email=p.email,
+        mobile=p.mobile,
+        professional_body=p.professional_body,
+        professional_number=p.professional_number,
         acknowledged_duplicates=ctx.acknowledged_duplicates,
     )
     follow_up: list[str] = []
@@ -112,18 +109,18 @@ def _register(ctx: ApplyContext) -> Outcome:
         )
         person.refresh_from_db()
         summary += ", identity verified face to face"
-        if p.get("position_id"):
-            position = Position.objects.get(pk=p["position_id"])
+        if p.position_id:
+            position = Position.objects.get(pk=p.position_id)
             rbac.assignment_create(
                 actor=ctx.actor, person=person, position=position, request_ref=ctx.request.ref
             )
             summary += f", and assigned '{position.name}'"
     else:
-        if p.get("position_id"):
+        if p.position_id:
             dropped = refuse_dropping(
                 ctx,
                 [
-                    f"the position '{p.get('position_name', '')}' at {org.ods_code} (a position "
+                    f"the position '{p.position_name or ''}' at {org.ods_code} (a position "
                     "needs the identity check recorded at approval: documents seen and a photo)"
                 ],
             )
@@ -152,50 +149,48 @@ def _card(ctx: ApplyContext) -> Outcome:
 
 
 def _position_add(ctx: ApplyContext) -> Outcome:
-    p = ctx.request.payload
-    position = Position.objects.select_related("organisation").filter(pk=p["position_id"]).first()
+    p = load(ctx.request, schemas.PositionAdd)
+    position = Position.objects.select_related("organisation").filter(pk=p.position_id).first()
     if position is None:
         raise NotFound("The position in this request no longer exists.")
     assignment = rbac.assignment_create(
         actor=ctx.actor,
         person=_subject(ctx),
         position=position,
-        start_date=_date(p.get("start_date")),
-        end_date=_date(p.get("end_date")),
+        start_date=p.start_date,
+        end_date=p.end_date,
         request_ref=ctx.request.ref,
     )
     return Outcome(f"assignment:{assignment.pk}", f"Assigned '{position.name}'.")
 
 
 def _position_end(ctx: ApplyContext) -> Outcome:
-    p = ctx.request.payload
-    assignment = PositionAssignment.objects.filter(pk=p["assignment_id"]).first()
+    p = load(ctx.request, schemas.PositionEnd)
+    assignment = PositionAssignment.objects.filter(pk=p.assignment_id).first()
     if assignment is None:
         raise NotFound("The position assignment in this request no longer exists.")
     rbac.assignment_end(
         actor=ctx.actor,
         assignment=assignment,
-        end_date=_date(p.get("end_date")),
+        end_date=p.end_date,
         request_ref=ctx.request.ref,
     )
-    return Outcome(f"assignment:{assignment.pk}", f"Ended '{p.get('position_name', '')}'.")
+    return Outcome(f"assignment:{assignment.pk}", f"Ended '{p.position_name}'.")
 
 
 def _details_change(ctx: ApplyContext) -> Outcome:
-    p = ctx.request.payload
+    p = load(ctx.request, schemas.DetailsChange)
     person = people.person_update_details(
         actor=ctx.actor,
         person=_subject(ctx),
-        given_name=p.get("given_name"),
-        family_name=p.get("family_name"),
-        date_of_birth=_date(p.get("date_of_birth")),
-        professional_body=p.get("professional_body"),
-        professional_number=p.get("professional_number"),
+        given_name=p.given_name,
+        family_name=p.family_name,
+        date_of_birth=p.date_of_birth,
+        professional_body=p.professional_body,
+        professional_number=p.professional_number,
         request_ref=ctx.request.ref,
     )
-    changed = [
-        k.replace("_", " ") for k in p if k not in ("user_id", "ods_code", "evidence", "before")
-    ]
+    changed = [name.replace("_", " ") for name in p.changed()]
     return Outcome(f"person:{person.user_id}", f"Changed {', '.join(changed)}.")
 
 
@@ -203,7 +198,7 @@ def _profile_close(ctx: ApplyContext) -> Outcome:
     person = people.person_close(
         actor=ctx.actor,
         person=_subject(ctx),
-        reason=ctx.request.payload["reason"],
+        reason=load(ctx.request, schemas.ProfileChange).reason,
         request_ref=ctx.request.ref,
     )
     return Outcome(f"person:{person.user_id}", "Closed the profile.")
@@ -217,15 +212,15 @@ def _profile_reopen(ctx: ApplyContext) -> Outcome:
 
 
 def _right_grant(ctx: ApplyContext) -> Outcome:
-    p = ctx.request.payload
-    org = Organisation.objects.get(ods_code=p["ods_code"]) if p.get("ods_code") else None
-    ra = RegistrationAuthority.objects.get(code=p["ra_code"]) if p.get("ra_code") else None
+    p = load(ctx.request, schemas.RightGrantPayload)
+    org = Organisation.objects.get(ods_code=p.ods_code) if p.ods_code else None
+    ra = RegistrationAuthority.objects.get(code=p.ra_code) if p.ra_code else None
     grant = rights.right_grant(
         actor=ctx.actor,
         person=_subject(ctx),
-        right=p["right"],
+        right=p.right,
         organisation=org,
-        include_children=bool(p.get("include_children")),
+        include_children=bool(p.include_children),
         ra=ra,
         request_ref=ctx.request.ref,
     )
@@ -235,13 +230,11 @@ def _right_grant(ctx: ApplyContext) -> Outcome:
 
 
 def _right_revoke(ctx: ApplyContext) -> Outcome:
-    p = ctx.request.payload
-    grant = RightGrant.objects.filter(pk=p["grant_id"]).first()
+    p = load(ctx.request, schemas.RightRevokePayload)
+    grant = RightGrant.objects.filter(pk=p.grant_id).first()
     if grant is None:
         raise NotFound("The right in this request no longer exists.")
-    rights.right_revoke(
-        actor=ctx.actor, grant=grant, reason=p.get("reason", ""), request_ref=ctx.request.ref
-    )
+    rights.right_revoke(actor=ctx.actor, grant=grant, reason=p.reason, request_ref=ctx.request.ref)
     return Outcome(f"right:{grant.pk}", "Revoked the right.")
 
 

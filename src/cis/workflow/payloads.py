@@ -1,10 +1,11 @@
-"""What each type of request must carry, checked and normalised before anything is saved."""
+"""Reading each type of request's input into its schema (cis.workflow.schemas), checked and
+normalised before anything is saved, naming the field in every error as `payload.<field>`."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cis.authz.actions import Action
@@ -26,7 +27,9 @@ from cis.people.selectors import person_get
 from cis.rbac.models import Position, PositionAssignment, PositionStatus
 from cis.rights.models import Right, RightGrant
 
+from . import schemas
 from .models import Request
+from .schemas import Payload
 from .states import RequestType
 
 # Why a card is replaced (DESIGN §3 cancellation reasons, plus a change of name on the card).
@@ -46,24 +49,30 @@ NAME_EVIDENCE = {
     "statutory_declaration": "Statutory declaration",
     "passport": "Passport in the new name",
 }
-DETAIL_FIELDS = (
-    "given_name",
-    "family_name",
-    "date_of_birth",
-    "professional_body",
-    "professional_number",
-)
 NAME_LIMIT = 100
 
 
-@dataclass
+@dataclass(frozen=True)
+class Where:
+    """Who a request is about, and the organisation and RA it is made through."""
+
+    subject: Person | None
+    organisation: Organisation | None
+    ra: RegistrationAuthority
+
+
+@dataclass(frozen=True)
 class Prepared:
     """A checked request, ready to be put before the policy and saved."""
 
     subject: Person | None
     organisation: Organisation | None
     ra: RegistrationAuthority
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: Payload
+
+    @classmethod
+    def at(cls, where: Where, payload: Payload) -> Prepared:
+        return cls(where.subject, where.organisation, where.ra, payload)
 
 
 class Reader:
@@ -149,8 +158,8 @@ class Reader:
             return False
         raise ValidationFailed(f"'{value}' is not true or false.", field=self.name(key))
 
-    def refuse_unknown(self, allowed: set[str]) -> None:
-        unknown = sorted(set(self.data) - allowed)
+    def refuse_unknown(self, schema: type[Payload]) -> None:
+        unknown = sorted(set(self.data) - schema.accepts())
         if unknown:
             raise ValidationFailed(
                 f"This type of request does not take: {', '.join(unknown)}.",
@@ -223,7 +232,7 @@ def _where_subject_works(actor: Actor, subject: Person, reader: Reader) -> Organ
     return orgs[0] if orgs else None
 
 
-def _about_someone(actor: Actor, reader: Reader) -> Prepared:
+def _about_someone(actor: Actor, reader: Reader) -> Where:
     subject = _subject(actor, reader)
     org = _where_subject_works(actor, subject, reader)
     ra = org.serving_ra if org is not None else subject.registered_ra
@@ -232,7 +241,7 @@ def _about_someone(actor: Actor, reader: Reader) -> Prepared:
             f"{subject.full_name} has no current position and no Registration Authority.",
             field=reader.name("user_id"),
         )
-    return Prepared(subject, org, ra, {"user_id": subject.user_id})
+    return Where(subject, org, ra)
 
 
 def _require_not_closed(subject: Person, reader: Reader) -> None:
@@ -244,47 +253,43 @@ def _require_not_closed(subject: Person, reader: Reader) -> None:
 
 
 def _person_register(actor: Actor, reader: Reader) -> Prepared:
-    reader.refuse_unknown(
-        {
-            "ods_code",
-            "given_name",
-            "family_name",
-            "date_of_birth",
-            "email",
-            "mobile",
-            "professional_body",
-            "professional_number",
-            "position_id",
-        }
-    )
+    reader.refuse_unknown(schemas.PersonRegister)
     org = _organisation(reader)
     if org is None:
         raise ValidationFailed(
             "Choose the organisation the new person will work at.", field=reader.name("ods_code")
         )
     _require_open(org, reader)
-    payload: dict[str, Any] = {"ods_code": org.ods_code}
-    payload["given_name"] = reader.text("given_name", required=True, limit=NAME_LIMIT)
-    payload["family_name"] = reader.text("family_name", required=True, limit=NAME_LIMIT)
+    given_name = reader.text("given_name", required=True, limit=NAME_LIMIT)
+    family_name = reader.text("family_name", required=True, limit=NAME_LIMIT)
     dob = reader.date("date_of_birth", required=True)
     assert dob is not None  # noqa: S101 - required=True never returns None
     try:
         check_date_of_birth(dob, clock.today())
     except ValidationFailed as exc:
         raise ValidationFailed(exc.message, field=reader.name("date_of_birth")) from None
-    payload["date_of_birth"] = dob.isoformat()
+    contact: dict[str, str] = {}
     for key, normalise in (("email", normalise_email), ("mobile", normalise_mobile)):
         value = reader.text(key, limit=254)
         try:
-            payload[key] = normalise(value) if value else ""
+            contact[key] = normalise(value) if value else ""
         except ValidationFailed as exc:
             raise ValidationFailed(exc.message, field=reader.name(key)) from None
-    payload["professional_body"] = reader.text("professional_body", limit=60)
-    payload["professional_number"] = reader.text("professional_number", limit=30)
-    if reader.raw("position_id") not in (None, ""):
-        position = _position(reader, org)
-        payload["position_id"] = position.pk
-        payload["position_name"] = position.name
+    professional_body = reader.text("professional_body", limit=60)
+    professional_number = reader.text("professional_number", limit=30)
+    position = _position(reader, org) if reader.raw("position_id") not in (None, "") else None
+    payload = schemas.PersonRegister(
+        ods_code=org.ods_code,
+        given_name=given_name,
+        family_name=family_name,
+        date_of_birth=dob,
+        email=contact["email"],
+        mobile=contact["mobile"],
+        professional_body=professional_body,
+        professional_number=professional_number,
+        position_id=position.pk if position is not None else None,
+        position_name=position.name if position is not None else None,
+    )
     return Prepared(None, org, org.serving_ra, payload)
 
 
@@ -306,45 +311,47 @@ def _position(reader: Reader, org: Organisation | None = None) -> Position:
     return found
 
 
-def _card(reader: Reader, actor: Actor, *, replace: bool, renew: bool = False) -> Prepared:
-    allowed = {"user_id", "ods_code"}
-    if replace:
-        allowed |= {"reason", "card_serial"}
-    if renew:
-        allowed |= {"card_serial"}
-    reader.refuse_unknown(allowed)
-    prepared = _about_someone(actor, reader)
-    assert prepared.subject is not None  # noqa: S101 - _about_someone always finds a subject
-    _require_not_closed(prepared.subject, reader)
-    if prepared.subject.status == PersonStatus.RESTRICTED:
+def _card(reader: Reader, actor: Actor, schema: type[Payload]) -> Prepared:
+    reader.refuse_unknown(schema)
+    where = _about_someone(actor, reader)
+    subject = where.subject
+    assert subject is not None  # noqa: S101 - _about_someone always finds a subject
+    _require_not_closed(subject, reader)
+    if subject.status == PersonStatus.RESTRICTED:
         raise InvalidState(
-            f"{prepared.subject.full_name}'s identity has not been verified, so they cannot have "
+            f"{subject.full_name}'s identity has not been verified, so they cannot have "
             "a card yet.",
             field=reader.name("user_id"),
         )
-    if replace:
-        prepared.payload["reason"] = reader.choice(
-            "reason", REPLACEMENT_REASONS, what="reason for the replacement"
+    if schema is schemas.CardReplace:
+        reason = reader.choice("reason", REPLACEMENT_REASONS, what="reason for the replacement")
+        card_serial = reader.text("card_serial", limit=64)
+        return Prepared.at(
+            where,
+            schemas.CardReplace(user_id=subject.user_id, reason=reason, card_serial=card_serial),
         )
-    if replace or renew:
-        prepared.payload["card_serial"] = reader.text("card_serial", limit=64)
-    return prepared
+    if schema is schemas.CardRenew:
+        card_serial = reader.text("card_serial", limit=64)
+        return Prepared.at(
+            where, schemas.CardRenew(user_id=subject.user_id, card_serial=card_serial)
+        )
+    return Prepared.at(where, schemas.CardIssue(user_id=subject.user_id))
 
 
 def _card_issue(actor: Actor, reader: Reader) -> Prepared:
-    return _card(reader, actor, replace=False)
+    return _card(reader, actor, schemas.CardIssue)
 
 
 def _card_replace(actor: Actor, reader: Reader) -> Prepared:
-    return _card(reader, actor, replace=True)
+    return _card(reader, actor, schemas.CardReplace)
 
 
 def _card_renew(actor: Actor, reader: Reader) -> Prepared:
-    return _card(reader, actor, replace=False, renew=True)
+    return _card(reader, actor, schemas.CardRenew)
 
 
 def _position_add(actor: Actor, reader: Reader) -> Prepared:
-    reader.refuse_unknown({"user_id", "position_id", "start_date", "end_date"})
+    reader.refuse_unknown(schemas.PositionAdd)
     subject = _subject(actor, reader)
     _require_not_closed(subject, reader)
     if subject.status == PersonStatus.RESTRICTED:
@@ -368,18 +375,18 @@ def _position_add(actor: Actor, reader: Reader) -> Prepared:
             field=reader.name("position_id"),
         )
     org = position.organisation
-    payload = {
-        "user_id": subject.user_id,
-        "position_id": position.pk,
-        "position_name": position.name,
-        "start_date": start.isoformat(),
-        "end_date": end.isoformat() if end else None,
-    }
+    payload = schemas.PositionAdd(
+        user_id=subject.user_id,
+        position_id=position.pk,
+        position_name=position.name,
+        start_date=start,
+        end_date=end,
+    )
     return Prepared(subject, org, org.serving_ra, payload)
 
 
 def _position_end(actor: Actor, reader: Reader) -> Prepared:
-    reader.refuse_unknown({"assignment_id", "end_date"})
+    reader.refuse_unknown(schemas.PositionEnd)
     assignment_id = reader.integer("assignment_id", what="position assignment")
     assignment = (
         PositionAssignment.objects.select_related("person", "position__organisation__serving_ra")
@@ -400,19 +407,19 @@ def _position_end(actor: Actor, reader: Reader) -> Prepared:
     except ValidationFailed as exc:
         raise ValidationFailed(exc.message, field=reader.name("end_date")) from None
     org = assignment.position.organisation
-    payload = {
-        "user_id": assignment.person.user_id,
-        "assignment_id": assignment.pk,
-        "position_name": assignment.position.name,
-        "end_date": end.isoformat(),
-    }
+    payload = schemas.PositionEnd(
+        user_id=assignment.person.user_id,
+        assignment_id=assignment.pk,
+        position_name=assignment.position.name,
+        end_date=end,
+    )
     return Prepared(assignment.person, org, org.serving_ra, payload)
 
 
 def _details_change(actor: Actor, reader: Reader) -> Prepared:
-    reader.refuse_unknown({"user_id", "ods_code", "evidence", *DETAIL_FIELDS})
-    prepared = _about_someone(actor, reader)
-    subject = prepared.subject
+    reader.refuse_unknown(schemas.DetailsChange)
+    where = _about_someone(actor, reader)
+    subject = where.subject
     assert subject is not None  # noqa: S101 - _about_someone always finds a subject
     _require_not_closed(subject, reader)
     changes: dict[str, Any] = {}
@@ -426,7 +433,7 @@ def _details_change(actor: Actor, reader: Reader) -> Prepared:
             check_date_of_birth(dob, clock.today())
         except ValidationFailed as exc:
             raise ValidationFailed(exc.message, field=reader.name("date_of_birth")) from None
-        changes["date_of_birth"] = dob.isoformat()
+        changes["date_of_birth"] = dob
     for key, limit in (("professional_body", 60), ("professional_number", 30)):
         if key in reader.data:
             value = reader.text(key, limit=limit)
@@ -437,26 +444,29 @@ def _details_change(actor: Actor, reader: Reader) -> Prepared:
             f"Nothing to change: the details given are {subject.full_name}'s current ones.",
             field="payload",
         )
+    evidence = None
     if "given_name" in changes or "family_name" in changes:
         if not reader.text("evidence"):
             raise ValidationFailed(
                 "A change of name needs evidence: choose the document that was seen.",
                 field=reader.name("evidence"),
             )
-        changes["evidence"] = reader.choice("evidence", NAME_EVIDENCE, what="name-change evidence")
-    prepared.payload.update(changes)
-    prepared.payload["before"] = {
+        evidence = reader.choice("evidence", NAME_EVIDENCE, what="name-change evidence")
+    before = {
         key: (str(getattr(subject, key)) if getattr(subject, key) is not None else None)
-        for key in DETAIL_FIELDS
+        for key in schemas.DETAIL_FIELDS
         if key in changes
     }
-    return prepared
+    payload = schemas.DetailsChange(
+        user_id=subject.user_id, evidence=evidence, before=before, **changes
+    )
+    return Prepared.at(where, payload)
 
 
 def _profile(actor: Actor, reader: Reader, *, close: bool) -> Prepared:
-    reader.refuse_unknown({"user_id", "ods_code", "reason"})
-    prepared = _about_someone(actor, reader)
-    subject = prepared.subject
+    reader.refuse_unknown(schemas.ProfileChange)
+    where = _about_someone(actor, reader)
+    subject = where.subject
     assert subject is not None  # noqa: S101 - _about_someone always finds a subject
     if close:
         _require_not_closed(subject, reader)
@@ -464,8 +474,8 @@ def _profile(actor: Actor, reader: Reader, *, close: bool) -> Prepared:
         raise InvalidState(
             f"{subject.full_name}'s profile is not closed.", field=reader.name("user_id")
         )
-    prepared.payload["reason"] = reader.text("reason", required=True, limit=500, what="the reason")
-    return prepared
+    reason = reader.text("reason", required=True, limit=500, what="the reason")
+    return Prepared.at(where, schemas.ProfileChange(user_id=subject.user_id, reason=reason))
 
 
 def _profile_close(actor: Actor, reader: Reader) -> Prepared:
@@ -477,7 +487,7 @@ def _profile_reopen(actor: Actor, reader: Reader) -> Prepared:
 
 
 def _right_grant(actor: Actor, reader: Reader) -> Prepared:
-    reader.refuse_unknown({"user_id", "right", "ods_code", "include_children", "ra_code"})
+    reader.refuse_unknown(schemas.RightGrantPayload)
     subject = _subject(actor, reader)
     if subject.status != PersonStatus.ACTIVE:
         raise InvalidState(
@@ -500,20 +510,24 @@ def _right_grant(actor: Actor, reader: Reader) -> Prepared:
             "Scope the right to one organisation (ods_code) or to an RA's area (ra_code).",
             field=reader.name("ods_code"),
         )
-    payload: dict[str, Any] = {"user_id": subject.user_id, "right": right}
     if org is not None:
         _require_open(org, reader)
-        payload.update(ods_code=org.ods_code, include_children=reader.flag("include_children"))
+        payload = schemas.RightGrantPayload(
+            user_id=subject.user_id,
+            right=right,
+            ods_code=org.ods_code,
+            include_children=reader.flag("include_children"),
+        )
         return Prepared(subject, org, org.serving_ra, payload)
     ra = RegistrationAuthority.objects.filter(code=ra_code, is_active=True).first()
     if ra is None:
         raise NotFound(f"No active Registration Authority {ra_code}.", field=reader.name("ra_code"))
-    payload["ra_code"] = ra.code
+    payload = schemas.RightGrantPayload(user_id=subject.user_id, right=right, ra_code=ra.code)
     return Prepared(subject, None, ra, payload)
 
 
 def _right_revoke(actor: Actor, reader: Reader) -> Prepared:
-    reader.refuse_unknown({"grant_id", "reason"})
+    reader.refuse_unknown(schemas.RightRevokePayload)
     grant_id = reader.integer("grant_id", what="right")
     grant = (
         RightGrant.objects.select_related("person", "organisation__serving_ra", "ra")
@@ -530,13 +544,13 @@ def _right_revoke(actor: Actor, reader: Reader) -> Prepared:
             "A national right is revoked by the service desk directly, not through a request.",
             field=reader.name("grant_id"),
         )
-    payload = {
-        "user_id": grant.person.user_id,
-        "grant_id": grant.pk,
-        "right": grant.right,
-        "scope": grant.scope_label,
-        "reason": reader.text("reason", required=True, limit=500, what="the reason"),
-    }
+    payload = schemas.RightRevokePayload(
+        user_id=grant.person.user_id,
+        grant_id=grant.pk,
+        right=grant.right,
+        scope=grant.scope_label,
+        reason=reader.text("reason", required=True, limit=500, what="the reason"),
+    )
     return Prepared(grant.person, grant.organisation, ra, payload)
 
 

@@ -14,6 +14,7 @@ from cis.core import clock
 from cis.core.errors import NotFound
 from cis.people.models import Person
 
+from . import schemas
 from .models import Escalation, Request, RequestEvent
 from .states import CLOSED, OPEN, EscalationLevel, RequestState, RequestType
 
@@ -132,9 +133,9 @@ def register_duplicates(*, actor: Actor, request: Request) -> list[Person]:
     require(actor, Action.REQUEST_APPROVE, request)
     if request.request_type != RequestType.PERSON_REGISTER or not request.is_open:
         return []
-    payload = request.payload
+    payload = schemas.load(request, schemas.PersonRegister)
     return probable_duplicates(
-        given_name=payload["given_name"],
-        family_name=payload["family_name"],
-        date_of_birth=dt.date.fromisoformat(payload["date_of_birth"]),
+        given_name=payload.given_name,
+        family_name=payload.family_name,
+        date_of_birth=payload.date_of_birth,
     )

@@ -155,7 +155,7 @@ def request_raise(
         subject=prepared.subject,
         organisation=prepared.organisation,
         ra=prepared.ra,
-        payload=prepared.payload,
+        payload=prepared.payload.to_json(),
         note=note,
         raised_by=_person(actor),
         raised_at=now,

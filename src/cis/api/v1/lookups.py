@@ -12,9 +12,9 @@ from cis.organisations.selectors import organisation_get, ra_list
 from cis.people.models import Person
 from cis.people.selectors import person_get
 from cis.rbac.models import Position, PositionAssignment
-from cis.rbac.selectors import assignment_list, position_list
+from cis.rbac.selectors import assignment_get, position_get
 from cis.rights.models import RightGrant
-from cis.rights.selectors import grant_list
+from cis.rights.selectors import grant_get
 
 
 @contextmanager
@@ -54,31 +54,15 @@ def registration_authority(*, code: str, field: str) -> RegistrationAuthority:
 
 
 def position(*, actor: Person, position_id: int, field: str = "id") -> Position:
-    found = position_list(actor=actor).filter(pk=position_id).first()
-    if found is None:
-        raise NotFound("No such position, or not one you can see.", field=field)
-    return found
+    with _about(field):
+        return position_get(actor=actor, pk=position_id)
 
 
 def assignment(*, actor: Person, assignment_id: int) -> PositionAssignment:
-    found = (
-        assignment_list(actor=actor)
-        .select_related("granted_by", "ended_by")
-        .filter(pk=assignment_id)
-        .first()
-    )
-    if found is None:
-        raise NotFound("No such assignment, or not one you can see.", field="id")
-    return found
+    with _about("id"):
+        return assignment_get(actor=actor, pk=assignment_id)
 
 
 def right_grant(*, actor: Person, grant_id: int) -> RightGrant:
-    found = (
-        grant_list(actor=actor, current_only=False)
-        .select_related("granted_by", "revoked_by")
-        .filter(pk=grant_id)
-        .first()
-    )
-    if found is None:
-        raise NotFound("No such right, or not one you can see.", field="id")
-    return found
+    with _about("id"):
+        return grant_get(actor=actor, pk=grant_id)

@@ -19,6 +19,7 @@ from cis.people.services import DOCUMENT_TYPES
 from cis.workflow import selectors, services
 from cis.workflow.apply import IdentityEvidence
 from cis.workflow.models import Request, RequestApproval
+from cis.workflow.schemas import PAYLOAD_HELP
 from cis.workflow.selectors import AGES, VIEWS, QueueFilter
 from cis.workflow.states import EscalationLevel, EventKind, RequestState, RequestType
 
@@ -40,17 +41,6 @@ from .serializers.refs import (
 TAG = ["requests"]
 REQUEST_ID = OpenApiParameter(
     "request_id", int, OpenApiParameter.PATH, description="The request's number (REQ-000042: 42)."
-)
-PAYLOAD_HELP = (
-    "The fields for the type. person_register: ods_code, given_name, family_name, date_of_birth, "
-    "email?, mobile?, professional_body?, professional_number?, position_id?. card_issue: "
-    "user_id, ods_code?. card_replace: user_id, reason (lost, stolen, damaged, faulty, "
-    "name_change), card_serial?, ods_code?. position_add: user_id, position_id, start_date?, "
-    "end_date?. position_end: assignment_id, end_date?. details_change: user_id, any of "
-    "given_name, family_name, date_of_birth, professional_body, professional_number, and "
-    "evidence (a document type) for a name change. profile_close, profile_reopen: user_id, "
-    "reason. right_grant (RA Manager): user_id, right, ods_code and include_children, or "
-    "ra_code. right_revoke (RA Manager): grant_id, reason."
 )
 
 

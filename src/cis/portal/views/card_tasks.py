@@ -32,6 +32,7 @@ from cis.smartcards import selectors
 from cis.smartcards.models import Smartcard
 from cis.smartcards.services import tasks
 from cis.smartcards.states import CancelReason, CardStatus, TaskKind
+from cis.workflow import schemas
 from cis.workflow.models import Request
 from cis.workflow.states import RequestState, RequestType
 
@@ -186,21 +187,19 @@ def request_card_offers(request: HttpRequest, actor: Person, item: Request) -> l
     if item.state != RequestState.APPROVED or holder is None or holder.pk == actor.pk:
         return []
     if item.request_type == RequestType.CARD_REPLACE:
-        old = _card_to_replace(actor, holder, str(item.payload.get("card_serial", "")))
+        replacing = schemas.load(item, schemas.CardReplace)
+        old = _card_to_replace(actor, holder, replacing.card_serial)
         if old is not None:
             return replace_offer(
-                request,
-                actor,
-                old,
-                reason=str(item.payload.get("reason", "")),
-                label="Replace the card",
+                request, actor, old, reason=replacing.reason, label="Replace the card"
             )
     if item.request_type in (RequestType.CARD_ISSUE, RequestType.CARD_REPLACE) and can(
         actor, Action.CARD_ISSUE, holder
     ):
         return [offer(request, TaskKind.ISSUE, holder=holder, label="Issue the card")]
     if item.request_type == RequestType.CARD_RENEW:
-        expired = _card_to_renew(actor, holder, str(item.payload.get("card_serial", "")))
+        renewing = schemas.load(item, schemas.CardRenew)
+        expired = _card_to_renew(actor, holder, renewing.card_serial)
         if expired is not None:
             return [offer(request, TaskKind.RENEW, card=expired, label="Renew the certificate")]
     return []

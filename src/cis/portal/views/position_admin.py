@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from cis.authz.actions import Action
 from cis.authz.policy import can, require
-from cis.core.errors import NotFound
 from cis.organisations.models import Organisation
 from cis.organisations.selectors import organisation_get
 from cis.portal.forms.base import PortalForm
@@ -19,7 +18,7 @@ from cis.portal.forms.organisations import (
     PositionUpdateForm,
 )
 from cis.rbac.models import Position, PositionStatus
-from cis.rbac.selectors import assignment_list, catalogue_list, position_list
+from cis.rbac.selectors import assignment_list, catalogue_list, position_get
 from cis.rbac.services import position_create, position_retire, position_update
 
 from .base import PortalPage, ServiceFormView
@@ -43,14 +42,7 @@ class _AtOrganisation:
         return self._organisation
 
     def position_in_url(self) -> Position:
-        found = (
-            position_list(actor=self.actor, organisation=self.organisation)
-            .filter(pk=self.kwargs["pk"])
-            .first()
-        )
-        if found is None:
-            raise NotFound("No such position, or not one you can see.")
-        return found
+        return position_get(actor=self.actor, pk=self.kwargs["pk"], organisation=self.organisation)
 
 
 def _choices(actor: Any, position: Position | None) -> tuple[Any, Any]:

@@ -8,11 +8,11 @@ from django.db.models import QuerySet
 
 from cis.authz.actions import Action
 from cis.authz.policy import require
-from cis.core.errors import NotFound, NotPermitted
+from cis.core.errors import NotPermitted
 from cis.portal.forms.positions import AssignmentCreateForm, AssignmentEndForm
 from cis.portal.offers import offered_positions
 from cis.rbac.models import Position, PositionAssignment
-from cis.rbac.selectors import assignment_list
+from cis.rbac.selectors import assignment_get
 from cis.rbac.services import assignment_create, assignment_end
 
 from .subject import PersonFormView
@@ -67,14 +67,7 @@ class AssignmentEndView(PersonFormView[AssignmentEndForm]):
 
     @property
     def assignment(self) -> PositionAssignment:
-        found = (
-            assignment_list(actor=self.actor, person=self.person)
-            .filter(pk=self.kwargs["pk"])
-            .first()
-        )
-        if found is None:
-            raise NotFound("No such position for this person, or not one you can see.")
-        return found
+        return assignment_get(actor=self.actor, pk=self.kwargs["pk"], person=self.person)
 
     def check_may_act(self) -> None:
         require(self.actor, self.action, self.assignment)

@@ -30,7 +30,7 @@ from cis.portal.forms.requests import (
 )
 from cis.rbac.selectors import position_list
 from cis.rights.models import Right
-from cis.workflow import selectors, services
+from cis.workflow import schemas, selectors, services
 from cis.workflow.models import Request
 from cis.workflow.payloads import NAME_EVIDENCE, REPLACEMENT_REASONS
 from cis.workflow.selectors import AGES, QueueFilter
@@ -332,7 +332,8 @@ class ApproveView(DecisionView):
         kwargs = super().get_form_kwargs()
         if self.item.request_type == RequestType.PERSON_REGISTER:
             kwargs["duplicates"] = self.duplicates
-            kwargs["asks_position"] = bool(self.item.payload.get("position_id"))
+            registering = schemas.load(self.item, schemas.PersonRegister)
+            kwargs["asks_position"] = registering.position_id is not None
         return kwargs
 
     @property

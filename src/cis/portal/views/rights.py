@@ -6,13 +6,13 @@ from typing import Any
 
 from cis.authz.actions import Action
 from cis.authz.policy import require
-from cis.core.errors import NotFound, NotPermitted
+from cis.core.errors import NotPermitted
 from cis.organisations.selectors import organisation_list, ra_list
 from cis.portal.forms.rights import RightGrantForm, RightRevokeForm
 from cis.portal.offers import may_grant_some_right
 from cis.rbac.selectors import assignment_list
 from cis.rights.models import Right, RightGrant
-from cis.rights.selectors import grant_list
+from cis.rights.selectors import grant_get
 from cis.rights.services import right_grant, right_revoke
 
 from .subject import PersonFormView
@@ -65,12 +65,9 @@ class RightRevokeView(PersonFormView[RightRevokeForm]):
 
     @property
     def grant(self) -> RightGrant:
-        found = (
-            grant_list(actor=self.actor, person=self.person).filter(pk=self.kwargs["pk"]).first()
+        return grant_get(
+            actor=self.actor, pk=self.kwargs["pk"], person=self.person, current_only=True
         )
-        if found is None:
-            raise NotFound("No such right for this person, or not one you can see.")
-        return found
 
     def check_may_act(self) -> None:
         require(self.actor, self.action, self.grant)

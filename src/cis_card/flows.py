@@ -1,8 +1,9 @@
-"""What each agent command does with the card and the server, in the order that keeps it safe.
+"""What each card operation does with the card and CIS, in the order that keeps it safe.
 
 The rule throughout: change the card first, then tell CIS, and never let CIS believe something
 the card does not hold. A step cut short (card pulled, network gone) leaves a card that works
-as before, and running the command again finishes or redoes it.
+as before, and running the command again finishes or redoes it. The agent's commands run these
+flows against CIS over HTTPS; the server's console runs `issue` in-process.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 
 from cis_wire import messages
 
-from .cards.base import (
+from .base import (
     Card,
     CardError,
     CardLocked,
@@ -27,7 +28,7 @@ from .cards.base import (
     WrongSoPin,
     newest,
 )
-from .cards.csr import build_csr
+from .csr import build_csr
 
 Json = dict[str, Any]
 Progress = Callable[[str], None]
@@ -37,27 +38,10 @@ def _quiet(_: str) -> None:
     return None
 
 
-class Server(Protocol):
-    """The CIS API as the agent uses it (cis_agent.api.ApiClient speaks it over HTTPS)."""
+class Personaliser(Protocol):
+    """What personalising a card needs of CIS: its passcode rules, a certificate, and finishing."""
 
     def passcode_policy(self) -> Json: ...
-    def card(self, *, chip_serial: str) -> Json: ...
-    def issue(self, *, holder: str, chip_serial: str, holder_present: bool) -> Json: ...
-    def replace(
-        self, *, chip_serial: str, new_chip_serial: str, reason: str, holder_present: bool
-    ) -> Json: ...
-    def repair(self, *, chip_serial: str, holder_present: bool) -> Json: ...
-    def clear(self, *, chip_serial: str) -> Json: ...
-    def renew(self, *, chip_serial: str, holder_present: bool) -> Json: ...
-    def unlock(self, *, chip_serial: str, holder_present: bool) -> Json: ...
-    def report_locked(self, *, chip_serial: str) -> Json: ...
-    def lock_report(self, *, chip_serial: str, challenge: str, mac: bytes) -> Json: ...
-    def self_unlock_send_code(
-        self, *, chip_serial: str, certificate_der: bytes, channel: str
-    ) -> Json: ...
-    def self_unlock_verify(
-        self, *, chip_serial: str, certificate_der: bytes, code: str
-    ) -> Json: ...
     def request_certificate(
         self,
         *,
@@ -76,13 +60,41 @@ class Server(Protocol):
         so_pin_rotated: bool = False,
         secret: str = "",
     ) -> Json: ...
+
+
+class Issuer(Personaliser, Protocol):
+    """What issuing a new card needs of CIS; the server's console serves just this, in-process
+    (cis.smartcards.provisioning.DirectServer)."""
+
+    def issue(self, *, holder: str, chip_serial: str, holder_present: bool) -> Json: ...
+
+
+class Server(Issuer, Protocol):
+    """The CIS API as the agent uses it (cis_agent.api.ApiClient speaks it over HTTPS)."""
+
+    def card(self, *, chip_serial: str) -> Json: ...
+    def replace(
+        self, *, chip_serial: str, new_chip_serial: str, reason: str, holder_present: bool
+    ) -> Json: ...
+    def repair(self, *, chip_serial: str, holder_present: bool) -> Json: ...
+    def clear(self, *, chip_serial: str) -> Json: ...
+    def renew(self, *, chip_serial: str, holder_present: bool) -> Json: ...
+    def unlock(self, *, chip_serial: str, holder_present: bool) -> Json: ...
+    def report_locked(self, *, chip_serial: str) -> Json: ...
+    def lock_report(self, *, chip_serial: str, challenge: str, mac: bytes) -> Json: ...
+    def self_unlock_send_code(
+        self, *, chip_serial: str, certificate_der: bytes, channel: str
+    ) -> Json: ...
+    def self_unlock_verify(
+        self, *, chip_serial: str, certificate_der: bytes, code: str
+    ) -> Json: ...
     def login_challenge(self) -> str: ...
     def login(
         self, *, chip_serial: str, certificate_der: bytes, challenge: str, signature: bytes
     ) -> Json: ...
 
 
-def policy_of(server: Server | None) -> PasscodePolicy:
+def policy_of(server: Personaliser | None) -> PasscodePolicy:
     if server is None:
         return PasscodePolicy()
     data = server.passcode_policy()
@@ -179,7 +191,7 @@ def _initialise(card: Card, pins: list[str], new_so_pin: str, passcode: str) -> 
 def personalise(
     *,
     card: Card,
-    server: Server,
+    server: Personaliser,
     operation: Json,
     passcode: str,
     transport_so_pin: str | None = None,
@@ -229,7 +241,7 @@ def personalise(
 def issue(
     *,
     card: Card,
-    server: Server,
+    server: Issuer,
     holder: str,
     passcode: str,
     transport_so_pin: str,

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from django.db import connections, router
 from django.db.models import Model, Q
 
-from cis.core import clock
+from cis.core import clock, context
 from cis.organisations.models import Organisation, OrganisationStatus
 from cis.people.models import Person, PersonStatus
 from cis.rbac.models import PositionAssignment, PositionStatus
@@ -90,15 +90,26 @@ def _day(model: type[Model], on: dt.date | None) -> Any:
 
 
 def effective_grants(actor: Person, on: dt.date | None = None) -> list[RightGrant]:
-    """Grants in force today for an active actor; a closed or restricted actor has none."""
+    """Grants in force today for an active actor; a closed or restricted actor has none.
+
+    Read once per read-only request (context.request_memo): a page of several scoped lists asks
+    for the same actor's grants once per list, and a GET changes no grant. A request that
+    writes, a job and a command read them every time.
+    """
     if actor.status != PersonStatus.ACTIVE:
         return []
     day = _day(RightGrant, on)
+    memo = context.request_memo()
+    key = ("effective_grants", actor.pk, day)
+    if memo is not None and key in memo:
+        return list(memo[key])
     alias, rows = _fetch(RightGrant, GRANTS_SQL, [actor.pk, day, day])
     names = [f.attname for f in _GRANT_COLUMNS]
     grants = [RightGrant.from_db(alias, names, row) for row in rows]
     for grant in grants:
         grant.include_children = bool(grant.include_children)  # SQLite answers 0 or 1
+    if memo is not None:
+        memo[key] = tuple(grants)
     return grants
 
 

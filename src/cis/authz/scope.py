@@ -212,10 +212,19 @@ class Workplace(NamedTuple):
 def person_workplaces(person: Person, on: dt.date | None = None) -> dict[int, Workplace]:
     """Where a person holds an active position today: organisation id -> its RA and ODS code.
 
-    The same rule as active_assignments(), as one small query (see GRANTS_SQL above for why).
+    The same rule as active_assignments(), as one small query (see GRANTS_SQL above for why);
+    read once per person in a read-only request, as the grants are (effective_grants).
     """
-    _alias, rows = _fetch(PositionAssignment, *workplaces_query(person.pk, on))
-    return {org_id: Workplace(ra_id, ods_code) for org_id, ra_id, ods_code in rows}
+    sql, values = workplaces_query(person.pk, on)
+    memo = context.request_memo()
+    key = ("person_workplaces", person.pk, values[1])
+    if memo is not None and key in memo:
+        return dict(memo[key])
+    _alias, rows = _fetch(PositionAssignment, sql, values)
+    found = {org_id: Workplace(ra_id, ods_code) for org_id, ra_id, ods_code in rows}
+    if memo is not None:
+        memo[key] = dict(found)
+    return found
 
 
 def workplaces_query(person_id: int, on: dt.date | None = None) -> tuple[str, list[Any]]:

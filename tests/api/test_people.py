@@ -80,7 +80,6 @@ def test_the_list_takes_a_fixed_number_of_queries(
     assert len(body["results"]) == 19
 
 
-
 def test_a_search_takes_a_fixed_number_of_queries(
     world: World, call: Caller, django_assert_max_num_queries: Any
 ) -> None:

@@ -80,6 +80,46 @@ def test_the_list_takes_a_fixed_number_of_queries(
     assert len(body["results"]) == 19
 
 
+def test_a_search_takes_a_fixed_number_of_queries(
+    world: World, call: Caller, django_assert_max_num_queries: Any
+) -> None:
+    path = f"{PEOPLE}?q=searchable"
+    AssignmentFactory(person=PersonFactory(family_name="Searchable"), position=world.pharmacist)
+    call("lsa", "get", path)  # signs in
+    with django_assert_max_num_queries(11) as few:
+        call("lsa", "get", path)
+    for n in range(15):
+        person = PersonFactory(family_name=f"Searchable{n}")
+        AssignmentFactory(person=person, position=world.pharmacist)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        body = call("lsa", "get", path).json()
+    assert len(body["results"]) == 16
+
+
+@pytest.mark.parametrize("listed", [2000, 3])
+def test_a_search_pages_alike_whether_its_matches_are_listed_first_or_not(
+    world: World, call: Caller, monkeypatch: pytest.MonkeyPatch, listed: int
+) -> None:
+    """people.selectors lists a search's few matches first; past MATCHES_LISTED it does not."""
+    monkeypatch.setattr("cis.people.selectors.MATCHES_LISTED", listed)
+    for n in (3, 1, 4, 1, 5, 9):
+        person = PersonFactory(family_name=f"Pager{n}", given_name=f"G{n % 2}")
+        AssignmentFactory(person=person, position=world.pharmacist)
+    PersonFactory(family_name="Pager0")  # out of the LSA's scope
+    expected = [
+        p.user_id
+        for p in Person.objects.filter(family_name__startswith="Pager")
+        .exclude(family_name="Pager0")
+        .order_by("family_name", "given_name", "id")
+    ]
+    pages, url = [], f"{PEOPLE}?q=agER&limit=2"
+    while url:
+        pages.append(call("lsa", "get", url.removeprefix("http://testserver")).json())
+        url = pages[-1]["next"]
+    assert [row["user_id"] for page in pages for row in page["results"]] == expected
+    assert len(pages) == 3
+
+
 def test_detail_shows_the_whole_record(world: World, call: Caller) -> None:
     body = call("lsa", "get", f"{PEOPLE}{world.colleague.user_id}/").json()
     assert body["user_id"] == world.colleague.user_id

@@ -316,3 +316,42 @@ def test_a_scope_lists_its_organisations_only_when_asked(
     with django_assert_num_queries(1):
         assert scope.org_ids == served
         assert scope.org_ids == served
+
+
+def test_a_read_only_request_reads_the_actors_grants_once(
+    django_assert_num_queries: NumQueries,
+) -> None:
+    """A GET's scoped lists share one read of the actor's grants (context.request_memo)."""
+    from cis.core import context  # noqa: PLC0415 - the request context these tests bind
+
+    person = PersonFactory(status=PersonStatus.ACTIVE)
+    RightGrantFactory(person=person, right=Right.LSA)
+    token = context.bind(context.RequestContext(read_only=True))
+    try:
+        with django_assert_num_queries(1):
+            first = effective_grants(person)
+            again = effective_grants(person)
+        assert [g.pk for g in again] == [g.pk for g in first]
+    finally:
+        context.unbind(token)
+
+
+def test_a_request_that_writes_reads_the_grants_every_time(
+    django_assert_num_queries: NumQueries,
+) -> None:
+    """Outside a read-only request a check after a change sees the change."""
+    from cis.core import context  # noqa: PLC0415 - the request context these tests bind
+
+    person = PersonFactory(status=PersonStatus.ACTIVE)
+    RightGrantFactory(person=person, right=Right.LSA)
+    token = context.bind(context.RequestContext(read_only=False))
+    try:
+        with django_assert_num_queries(1):
+            assert len(effective_grants(person)) == 1
+        RightGrantFactory(person=person, right=Right.SPONSOR)
+        with django_assert_num_queries(1):
+            assert len(effective_grants(person)) == 2
+    finally:
+        context.unbind(token)
+    with django_assert_num_queries(1):
+        assert len(effective_grants(person)) == 2  # no request at all: read every time

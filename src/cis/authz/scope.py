@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from django.db.models import Q
 
-from cis.core import clock, sql
+from cis.core import clock, context, sql
 from cis.organisations.models import Organisation, OrganisationStatus
 from cis.people.models import Person, PersonStatus
 from cis.rbac.models import Position, PositionAssignment, PositionStatus
@@ -99,16 +99,27 @@ def _day(on: dt.date | None) -> Any:
 
 
 def effective_grants(actor: Person, on: dt.date | None = None) -> list[RightGrant]:
-    """Grants in force today for an active actor; a closed or restricted actor has none."""
+    """Grants in force today for an active actor; a closed or restricted actor has none.
+
+    Read once per read-only request (context.request_memo): a page of several scoped lists asks
+    for the same actor's grants once per list, and a GET changes no grant. A request that
+    writes, a job and a command read them every time.
+    """
     if actor.status != PersonStatus.ACTIVE:
         return []
     day = _day(on)
+    memo = context.request_memo()
+    key = ("effective_grants", actor.pk, day)
+    if memo is not None and key in memo:
+        return list(memo[key])
     rows = sql.rows(GRANTS_SQL, [actor.pk, day, day])
     names = [f.attname for f in _GRANT_COLUMNS]
     alias = sql.connection().alias
     grants = [RightGrant.from_db(alias, names, row) for row in rows]
     for grant in grants:
         grant.include_children = bool(grant.include_children)  # SQLite answers 0 or 1
+    if memo is not None:
+        memo[key] = tuple(grants)
     return grants
 
 
@@ -211,10 +222,19 @@ class Workplace(NamedTuple):
 def person_workplaces(person: Person, on: dt.date | None = None) -> dict[int, Workplace]:
     """Where a person holds an active position today: organisation id -> its RA and ODS code.
 
-    The same rule as active_assignments(), as one small query (see GRANTS_SQL above for why).
+    The same rule as active_assignments(), as one small query (see GRANTS_SQL above for why);
+    read once per person in a read-only request, as the grants are (effective_grants).
     """
-    rows = sql.rows(*workplaces_query(person.pk, on))
-    return {org_id: Workplace(ra_id, ods_code) for org_id, ra_id, ods_code in rows}
+    statement, values = workplaces_query(person.pk, on)
+    memo = context.request_memo()
+    key = ("person_workplaces", person.pk, values[1])
+    if memo is not None and key in memo:
+        return dict(memo[key])
+    rows = sql.rows(statement, values)
+    found = {org_id: Workplace(ra_id, ods_code) for org_id, ra_id, ods_code in rows}
+    if memo is not None:
+        memo[key] = dict(found)
+    return found
 
 
 def workplaces_query(person_id: int, on: dt.date | None = None) -> tuple[str, list[Any]]:

@@ -16,7 +16,7 @@ from cis.workflow.models import Request
 
 from .actions import Action
 from .policy import NEEDS, OWN_REQUEST, SELF_SERVICE, Actor, ConsoleOperator
-from .scope import INCLUDES, active_assignments, effective_grants, grant_scope
+from .scope import INCLUDES, active_assignments, effective_grants, grant_scope, person_org_ids
 
 M = TypeVar("M", bound=Model)
 
@@ -68,15 +68,7 @@ def visible(actor: Actor | None, action: Action, queryset: QuerySet[M]) -> Query
         # The filter joins nothing (a subquery and a column of the person), so no row repeats;
         # DISTINCT would sort every matching person on every column before a page is cut.
         return queryset.filter(_people_filter(actor, reach, own))
-    my_org_ids = (
-        set(
-            PositionAssignment.objects.filter(active_assignments(), person=actor).values_list(
-                "position__organisation_id", flat=True
-            )
-        )
-        if own
-        else set()
-    )
+    my_org_ids = person_org_ids(actor) if own else set()
     if model is Organisation:
         return queryset.filter(id__in=reach.org_ids | my_org_ids)
     if model is Position:

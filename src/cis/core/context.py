@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,11 @@ class RequestContext:
     after_response: list[Callable[[], None]] = field(
         default_factory=list, compare=False, repr=False
     )
+    # A request that changes nothing (GET, HEAD, OPTIONS) may keep what it has read for the rest
+    # of itself: cis.authz reads the actor's grants once, not once per scoped list on the page.
+    # A request that writes keeps nothing, so a check after a change always sees the change.
+    read_only: bool = False
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
@@ -56,6 +62,12 @@ def working(ctx: RequestContext) -> Iterator[RequestContext]:
     finally:
         unbind(token)
         run_deferred(ctx)
+
+
+def request_memo() -> dict[Any, Any] | None:
+    """The read-only request's own memo, or None (a request that writes, a job, a command)."""
+    bound_now = _current.get()
+    return bound_now.memo if bound_now is not None and bound_now.read_only else None
 
 
 def defer(work: Callable[[], None]) -> bool:

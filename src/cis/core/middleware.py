@@ -18,6 +18,10 @@ _finishing: contextvars.ContextVar[context.RequestContext | None] = contextvars.
 )
 
 
+# Methods that change nothing (RFC 9110 "safe"); CSRF protection relies on the same promise.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class RequestContextMiddleware:
     """Bind who is asking and from where; name the request in `X-Request-ID`; once the answer
     has been sent, run the work the request deferred (context.defer)."""
@@ -28,7 +32,9 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         channel = "api" if request.path.startswith("/api/") else "portal"
         ctx = context.RequestContext(
-            client_address=request.META.get("REMOTE_ADDR", ""), channel=channel
+            client_address=request.META.get("REMOTE_ADDR", ""),
+            channel=channel,
+            read_only=request.method in READ_ONLY_METHODS,
         )
         token = context.bind(ctx)
         try:

@@ -9,6 +9,7 @@ the other, one letter apart, or given and family names swapped). Every match say
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -51,6 +52,13 @@ _NICKNAMES = [
 _FAMILY_OF = {name: i for i, names in enumerate(_NICKNAMES) for name in names}
 
 
+# Names are compared again and again (an import checks each starter against everyone sharing
+# their date of birth, a national file against hundreds of thousands): each name's normal form
+# and Soundex code is worked out once (issue 14).
+_CACHED = 1 << 17
+
+
+@functools.lru_cache(maxsize=_CACHED)
 def soundex(name: str) -> str:
     """American Soundex (the census form): a letter and three digits; '' for no letters."""
     letters = [c for c in name.casefold() if "a" <= c <= "z"]
@@ -91,6 +99,31 @@ def edit_distance(a: str, b: str) -> int:
     return prev[len(b)]
 
 
+def within(a: str, b: str, limit: int) -> bool:
+    """edit_distance(a, b) <= limit, without finishing the table once it cannot be: the
+    distance is at least the difference in length, and once two rows in a row are all above
+    the limit, every later row is too (each cell comes from the row above, or from the one
+    above that plus one for a swap)."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    above = min(prev)
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        lowest = min(cur)
+        if lowest > limit and above > limit:
+            return False
+        prev2, prev, above = prev, cur, lowest
+    return prev[len(b)] <= limit
+
+
+@functools.lru_cache(maxsize=_CACHED)
 def _norm(name: str) -> str:
     return "".join(c for c in name.casefold() if c.isalpha())
 
@@ -104,7 +137,7 @@ def family_names_similar(a: str, b: str) -> str:
         return "same family name"
     if soundex(a) == soundex(b):
         return "family names sound alike"
-    if edit_distance(a, b) <= (1 if min(len(a), len(b)) <= 4 else 2):
+    if within(a, b, 1 if min(len(a), len(b)) <= 4 else 2):
         return "family names spelt nearly the same"
     return ""
 
@@ -125,7 +158,7 @@ def given_names_similar(a: str, b: str) -> str:
         return "given name is a short form of the other"
     if len(a) >= 2 and len(b) >= 2 and (a.startswith(b) or b.startswith(a)):
         return "given name shortened"
-    if edit_distance(a, b) <= 1:
+    if within(a, b, 1):
         return "given names spelt nearly the same"
     if len(a) == 1 or len(b) == 1:
         return "same initial" if a[0] == b[0] else ""
@@ -206,14 +239,14 @@ def match_reasons(
     if professional_number and other.professional_number.upper() == professional_number.upper():
         reasons.append(f"same registration number ({other.professional_body or 'body?'})")
     if date_of_birth is not None and other.date_of_birth == date_of_birth:
+        # Each comparison only when the answer still depends on it (they are pure).
         family = family_names_similar(family_name, other.family_name)
-        given = given_names_similar(given_name, other.given_name)
-        swapped = family_names_similar(family_name, other.given_name) and (
-            given_names_similar(given_name, other.family_name)
-            or family_names_similar(given_name, other.family_name)
-        )
+        given = given_names_similar(given_name, other.given_name) if family else ""
         if family and given:
             reasons[:0] = ["same date of birth", family, given]
-        elif swapped:
+        elif family_names_similar(family_name, other.given_name) and (
+            given_names_similar(given_name, other.family_name)
+            or family_names_similar(given_name, other.family_name)
+        ):
             reasons[:0] = ["same date of birth", "given and family names swapped"]
     return reasons

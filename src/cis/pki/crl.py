@@ -112,17 +112,9 @@ def publish_locked(issuing_ca: authority.LoadedAuthority) -> PublishedCrl:
     return PublishedCrl(state.number, this_update, next_update, len(revoked), der)
 
 
-def revocation_pending(*, certificate: Certificate) -> None:
-    """Note, in the revocation's transaction, that the next CRL must list this certificate."""
-    CrlPending.objects.create(
-        issuer_id=certificate.issuer_id,
-        certificate=certificate,
-        at=certificate.revoked_at or clock.now(),
-    )
-
-
 def revocations_pending(*, certificates: list[Certificate]) -> None:
-    """revocation_pending for many certificates (a bulk revocation): one insert."""
+    """Note, in their revocation's transaction, that the next CRL must list these
+    certificates: one insert, for one or a batch."""
     CrlPending.objects.bulk_create(
         [
             CrlPending(

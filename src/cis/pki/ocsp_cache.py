@@ -114,7 +114,3 @@ def put(issuer_id: int, hash_name: str, serial_hex: str, response: CachedRespons
             sql.execute(upsert_sql(), params)
     except DatabaseError:
         logger.warning("ocsp response for %s not stored", serial_hex, exc_info=True)
-
-
-def forget(serial_hex: str) -> None:
-    OcspResponse.objects.filter(serial_hex=serial_hex).delete()

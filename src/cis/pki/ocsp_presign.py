@@ -122,22 +122,26 @@ def _signed(
 
 
 def presign_now(certificate_ids: list[int]) -> int:
-    """Sign and store these certificates' answers now, in the caller's transaction: a bulk
-    revocation replaces their "good" answers with "revoked" ones, so the OCSP requests that
-    follow are served stored answers rather than each signing and writing one."""
+    """Sign and store these certificates' answers now, in the caller's transaction (their
+    revocation's): their "good" answers are replaced by "revoked" ones, so the OCSP requests
+    that follow are served stored answers rather than each signing and writing one. Their other
+    stored answers (other CertID hashes, a former issuing CA's) go: signed again when asked."""
+    if not certificate_ids:
+        return 0
     issuing_ca = authority.current(AuthorityRole.ISSUING)
-    if issuing_ca is None or not certificate_ids:
+    rows = Certificate.objects.filter(id__in=certificate_ids).order_by("id")
+    OcspResponse.objects.filter(
+        serial_hex__in=list(rows.values_list("serial_hex", flat=True))
+    ).delete()
+    if issuing_ca is None:
         return 0
     signer = authority.ocsp_signer(issuing_ca)
     chunk: Chunk = list(
-        Certificate.objects.filter(issuer_id=issuing_ca.id, id__in=certificate_ids)
-        .order_by("id")
-        .values_list("id", "serial_hex", "status", "revocation_reason", "revoked_at")
+        rows.filter(issuer_id=issuing_ca.id).values_list(
+            "id", "serial_hex", "status", "revocation_reason", "revoked_at"
+        )
     )
-    rows = _signed(issuing_ca, signer, chunk)
-    OcspResponse.objects.filter(
-        issuer_id=issuing_ca.id, serial_hex__in=[row[1] for row in chunk]
-    ).exclude(hash_name=hashes.SHA1.name).delete()  # other CertID hashes: signed when asked
+    signed = _signed(issuing_ca, signer, chunk)
     with sql.connection().cursor() as cursor:
-        cursor.executemany(ocsp_cache.upsert_sql(), rows)
-    return len(rows)
+        cursor.executemany(ocsp_cache.upsert_sql(), signed)
+    return len(signed)

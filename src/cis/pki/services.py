@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -11,15 +13,15 @@ from django.db import transaction
 
 from cis.audit.trail import record, record_many
 from cis.authz.actions import Action
-from cis.authz.policy import Actor, decide, require
+from cis.authz.policy import Actor, Decision, decide, require
 from cis.authz.scope import person_workplaces, workplaces_query
 from cis.authz.targets import CardStep
 from cis.core import clock, metrics, rows, sql
-from cis.core.errors import InvalidState, NotFound, ValidationFailed
+from cis.core.errors import DomainError, InvalidState, NotFound, NotPermitted, ValidationFailed
 from cis.people.models import Person, PersonStatus
-from cis.signin.services import sessions_end_for_certificate, sessions_end_for_certificates
+from cis.signin.services import sessions_end_for_certificates
 
-from . import authority, crl, ocsp_cache, ocsp_presign, profiles
+from . import authority, crl, ocsp_presign, profiles
 from .constants import MAX_VALIDITY_DAYS, NOT_BEFORE_BACKDATE
 from .csr import check_request
 from .models import Certificate, serial_to_hex
@@ -196,71 +198,115 @@ def _target(person: Person, card_action: Action | None) -> Person | CardStep:
     return person if card_action is None else CardStep(card_action, person)
 
 
+def _locked(**lookup: Any) -> list[Certificate]:
+    """The certificates' rows, locked, in id order (so that two revocations that overlap lock
+    in the same order). Only their own rows: locking the joined issuing CA's row too (FOR
+    UPDATE without OF) made every revocation wait for the one before it to commit."""
+    return list(
+        Certificate.objects.select_for_update(of=("self",))
+        .select_related("person", "issuer")
+        .filter(**lookup)
+        .order_by("id")
+    )
+
+
+def _may_end(
+    actor: Actor, cert: Certificate, card_action: Action | None, *, attempt: bool = True
+) -> Decision:
+    """The policy's decision to end this certificate, or the refusal (NotPermitted, or
+    InvalidState when it has already ended). `attempt=False` asks without it being a refused
+    attempt (certificates_revoke_check: a list checked before anything is tried)."""
+    target = cert if card_action is None else CardStep(card_action, cert.person)
+    if attempt:
+        decision = require(actor, Action.CERTIFICATE_REVOKE, target)
+    else:
+        decision = decide(actor, Action.CERTIFICATE_REVOKE, target)
+        if not decision.allowed:
+            raise NotPermitted(decision.reason)
+    if cert.status != CertificateStatus.VALID:
+        raise InvalidState(
+            f"Certificate {cert.serial_hex} is already "
+            f"{cert.get_status_display().lower()}; nothing was revoked."
+        )
+    return decision
+
+
 def _end(
     *,
     actor: Actor,
-    certificate: Certificate,
+    certificates: list[Certificate],
     reason: RevocationReason,
-    card_action: Action | None,
+    card_action: Action | None = None,
     replacement: Certificate | None = None,
     request_ref: str = "",
-) -> Certificate:
-    with transaction.atomic():
-        # Only the certificate's row: locking the joined issuing CA's row too (FOR UPDATE
-        # without OF) made every revocation wait for the one before it to commit.
-        cert = (
-            Certificate.objects.select_for_update(of=("self",))
-            .select_related("person", "issuer")
-            .get(pk=certificate.pk)
-        )
-        target = cert if card_action is None else CardStep(card_action, cert.person)
-        decision = require(actor, Action.CERTIFICATE_REVOKE, target)
-        if cert.status != CertificateStatus.VALID:
-            raise InvalidState(
-                f"Certificate {cert.serial_hex} is already {cert.get_status_display().lower()}."
-            )
+) -> list[Certificate]:
+    """The one way certificates end, one or a batch, all or none: revoked for good, or
+    superseded by a renewal. Runs in the caller's transaction, on rows it locked (_locked).
+
+    Each certificate is decided by the policy on its own (as a step of `card_action` when
+    there is one) and gets its own audit event under the rule that allowed it; their sign-in
+    sessions end (not for a renewal, which keeps the holder signed in); the next CRL lists
+    them (published on demand: crl.py); their "revoked" OCSP answers are signed and stored
+    here (ocsp_presign.presign_now), so the requests that follow are answered from storage.
+    """
+    status = (
+        CertificateStatus.SUPERSEDED
+        if reason == RevocationReason.SUPERSEDED
+        else CertificateStatus.REVOKED
+    )
+    at = clock.now().replace(microsecond=0)
+    events: list[dict[str, Any]] = []
+    for cert in certificates:
+        decision = _may_end(actor, cert, card_action)
         before = _snapshot(cert)
-        cert.status = (
-            CertificateStatus.SUPERSEDED
-            if reason == RevocationReason.SUPERSEDED
-            else CertificateStatus.REVOKED
-        )
-        cert.revoked_at = clock.now().replace(microsecond=0)
+        cert.status = status
+        cert.revoked_at = at
         cert.revocation_reason = reason
         cert.superseded_by = replacement
-        cert.save(
-            update_fields=[
-                "status",
-                "revoked_at",
-                "revocation_reason",
-                "superseded_by",
-                "updated_at",
-            ]
-        )
         after = _snapshot(cert)
         if replacement is not None:
             after["superseded_by"] = replacement.serial_hex
-        record(
-            actor=actor,
-            rule=decision.rule,
-            action=Action.CERTIFICATE_REVOKE,
-            target_type="certificate",
-            target_ref=cert.serial_hex,
-            organisation_ref=_organisation_ref(cert.person),
-            before=before,
-            after=after,
-            request_ref=request_ref,
+        events.append(
+            {
+                "rule": decision.rule,
+                "action": Action.CERTIFICATE_REVOKE,
+                "target_type": "certificate",
+                "target_ref": cert.serial_hex,
+                "organisation_ref": _organisation_ref(cert.person),
+                "before": before,
+                "after": after,
+                "request_ref": request_ref,
+            }
         )
-        if reason != RevocationReason.SUPERSEDED:
-            # A renewal keeps the holder signed in; any other revocation ends their sessions now.
-            sessions_end_for_certificate(cert.serial_hex)
-        # The next CRL lists it (published on demand: crl.py); OCSP says so once this commits.
-        crl.revocation_pending(certificate=cert)
-        # Its stored OCSP answers no longer match its status, so none would be served; gone
-        # with the revocation, they take no room either.
-        ocsp_cache.forget(cert.serial_hex)
-    transaction.on_commit(lambda: metrics.inc(metrics.CERTIFICATES_REVOKED, reason=str(reason)))
-    return cert
+    ids = [cert.pk for cert in certificates]
+    updated_at = clock.now()
+    Certificate.objects.filter(pk__in=ids).update(
+        status=status,
+        revoked_at=at,
+        revocation_reason=reason,
+        superseded_by=replacement,
+        updated_at=updated_at,
+    )
+    for cert in certificates:
+        cert.updated_at = updated_at
+    record_many(actor=actor, rule=str(events[0]["rule"]), events=events)
+    if status == CertificateStatus.REVOKED:
+        # A renewal keeps the holder signed in; any other revocation ends their sessions now.
+        sessions_end_for_certificates([cert.serial_hex for cert in certificates])
+    crl.revocations_pending(certificates=certificates)
+    ocsp_presign.presign_now(ids)
+    count = len(certificates)
+    transaction.on_commit(
+        lambda: metrics.inc(metrics.CERTIFICATES_REVOKED, count, reason=str(reason))
+    )
+    return certificates
+
+
+def _one(certificate: Certificate) -> list[Certificate]:
+    found = _locked(pk=certificate.pk)
+    if not found:
+        raise Certificate.DoesNotExist(f"No certificate with id {certificate.pk}.")
+    return found
 
 
 def certificate_revoke(
@@ -275,13 +321,16 @@ def certificate_revoke(
 
     `card_action`: the card action (a cancellation, a clear) this revocation is a step of.
     """
-    return _end(
-        actor=actor,
-        certificate=certificate,
-        reason=parse_reason(reason),
-        card_action=card_action,
-        request_ref=request_ref,
-    )
+    parsed = parse_reason(reason)
+    with transaction.atomic():
+        (cert,) = _end(
+            actor=actor,
+            certificates=_one(certificate),
+            reason=parsed,
+            card_action=card_action,
+            request_ref=request_ref,
+        )
+    return cert
 
 
 def certificate_supersede(
@@ -297,17 +346,105 @@ def certificate_supersede(
             raise ValidationFailed("The replacement certificate belongs to someone else.")
         if replacement.pk == certificate.pk:
             raise ValidationFailed("A certificate cannot supersede itself.")
-    return _end(
-        actor=actor,
-        certificate=certificate,
-        reason=RevocationReason.SUPERSEDED,
-        card_action=card_action,
-        replacement=replacement,
-    )
+    with transaction.atomic():
+        (cert,) = _end(
+            actor=actor,
+            certificates=_one(certificate),
+            reason=RevocationReason.SUPERSEDED,
+            card_action=card_action,
+            replacement=replacement,
+        )
+    return cert
 
 
 # At most this many certificates in one bulk revocation: one transaction holds their rows.
 MAX_BULK_REVOCATIONS = 1000
+
+
+def _seen(actor: Actor, cert: Certificate | None) -> Certificate:
+    """A certificate named by its serial, if the actor may see it: one out of sight is 'not
+    found', exactly as one that does not exist (as certificate_get answers for one)."""
+    if cert is None or not decide(actor, Action.CERTIFICATE_VIEW, cert).allowed:
+        raise NotFound("No such certificate, or not one you can see.", field="serials")
+    return cert
+
+
+def _wanted(serials: Sequence[str]) -> list[str]:
+    """Serials in stored form, each once: at least one, and no more than a batch holds."""
+    wanted = list(dict.fromkeys(normalise_serial(serial) for serial in serials))
+    if not wanted:
+        raise ValidationFailed("Name at least one certificate.", field="serials")
+    _within_limit(len(wanted))
+    return wanted
+
+
+def _within_limit(count: int) -> None:
+    if count > MAX_BULK_REVOCATIONS:
+        raise ValidationFailed(
+            f"At most {MAX_BULK_REVOCATIONS:,} certificates at once; {count:,} were named.",
+            field="serials",
+        )
+
+
+def _bulk_reason(reason: str) -> RevocationReason:
+    parsed = parse_reason(reason)
+    if parsed == RevocationReason.SUPERSEDED:
+        raise ValidationFailed(
+            "A renewal supersedes a certificate; not a bulk revocation.", field="reason"
+        )
+    return parsed
+
+
+@dataclass(frozen=True)
+class RevocationLine:
+    """One line of a list of serials, as certificates_revoke would take it."""
+
+    number: int  # its line number, from 1
+    given: str  # as typed
+    serial_hex: str  # in stored form; "" when the line is not a serial number
+    certificate: Certificate | None  # when it may be revoked
+    problem: str  # why it may not ("" when it may)
+    repeats: int | None  # the earlier line naming the same certificate
+
+
+def certificates_revoke_check(*, actor: Actor, lines: Sequence[str]) -> list[RevocationLine]:
+    """What certificates_revoke would do with each line of a list of serials, decided by the
+    same rules, without changing anything: so that a person sees every problem at once, and
+    what will be revoked before they confirm. Blank lines are skipped. A serial out of the
+    actor's sight reads exactly as one that does not exist."""
+    parsed: list[tuple[int, str, str, str]] = []
+    for number, line in enumerate(lines, start=1):
+        given = line.strip()
+        if not given:
+            continue
+        try:
+            parsed.append((number, given, normalise_serial(given), ""))
+        except ValidationFailed as exc:
+            parsed.append((number, given, "", exc.message))
+    if not parsed:
+        raise ValidationFailed("Name at least one certificate.", field="serials")
+    _within_limit(len({p[2] for p in parsed if p[2]}))
+    issuing_ca = authority.issuing()
+    found = {
+        cert.serial_hex: cert
+        for cert in Certificate.objects.select_related("person", "issuer").filter(
+            issuer_id=issuing_ca.id, serial_hex__in=[p[2] for p in parsed if p[2]]
+        )
+    }
+    first: dict[str, int] = {}
+    checked = []
+    for number, given, serial_hex, unparsed in parsed:
+        cert, problem = None, unparsed
+        repeats = first.get(serial_hex) if serial_hex else None
+        if serial_hex and repeats is None:
+            first[serial_hex] = number
+            try:
+                cert = _seen(actor, found.get(serial_hex))
+                _may_end(actor, cert, None, attempt=False)
+            except DomainError as exc:
+                cert, problem = None, exc.message
+        checked.append(RevocationLine(number, given, serial_hex, cert, problem, repeats))
+    return checked
 
 
 def certificates_revoke(
@@ -322,69 +459,19 @@ def certificates_revoke(
     stored in the same transaction (ocsp_presign.presign_now), so the requests that follow
     are answered from storage; the next CRL lists them (published on demand: crl.py).
     """
-    parsed = parse_reason(reason)
-    if parsed == RevocationReason.SUPERSEDED:
-        raise ValidationFailed("A renewal supersedes a certificate; not a bulk revocation.")
-    wanted = list(dict.fromkeys(normalise_serial(serial) for serial in serials))
-    if not wanted:
-        raise ValidationFailed("Name at least one certificate.", field="serials")
-    if len(wanted) > MAX_BULK_REVOCATIONS:
-        raise ValidationFailed(
-            f"At most {MAX_BULK_REVOCATIONS:,} certificates at once; {len(wanted):,} were named.",
-            field="serials",
-        )
+    parsed = _bulk_reason(reason)
+    wanted = _wanted(serials)
     issuing_ca = authority.issuing()
     with transaction.atomic():
-        # In id order, so that two bulk revocations that overlap lock in the same order.
         found = {
             cert.serial_hex: cert
-            for cert in Certificate.objects.select_for_update(of=("self",))
-            .select_related("person")
-            .filter(issuer_id=issuing_ca.id, serial_hex__in=wanted)
-            .order_by("id")
+            for cert in _locked(issuer_id=issuing_ca.id, serial_hex__in=wanted)
         }
-        events: list[dict[str, Any]] = []
-        at = clock.now().replace(microsecond=0)
         for serial_hex in wanted:
-            cert = found.get(serial_hex)
-            if cert is None or not decide(actor, Action.CERTIFICATE_VIEW, cert).allowed:
-                raise NotFound("No such certificate, or not one you can see.", field="serials")
-            decision = require(actor, Action.CERTIFICATE_REVOKE, cert)
-            if cert.status != CertificateStatus.VALID:
-                raise InvalidState(
-                    f"Certificate {cert.serial_hex} is already "
-                    f"{cert.get_status_display().lower()}; nothing was revoked."
-                )
-            before = _snapshot(cert)
-            cert.status = CertificateStatus.REVOKED
-            cert.revoked_at = at
-            cert.revocation_reason = parsed
-            events.append(
-                {
-                    "rule": decision.rule,
-                    "action": Action.CERTIFICATE_REVOKE,
-                    "target_type": "certificate",
-                    "target_ref": cert.serial_hex,
-                    "organisation_ref": _organisation_ref(cert.person),
-                    "before": before,
-                    "after": _snapshot(cert),
-                    "request_ref": request_ref,
-                }
-            )
-        certs = [found[serial_hex] for serial_hex in wanted]
-        ids = [cert.pk for cert in certs]
-        Certificate.objects.filter(pk__in=ids).update(
-            status=CertificateStatus.REVOKED,
-            revoked_at=at,
-            revocation_reason=parsed,
-            updated_at=clock.now(),
+            _seen(actor, found.get(serial_hex))
+        return _end(
+            actor=actor,
+            certificates=[found[serial_hex] for serial_hex in wanted],
+            reason=parsed,
+            request_ref=request_ref,
         )
-        record_many(actor=actor, rule=str(events[0]["rule"]), events=events)
-        sessions_end_for_certificates([cert.serial_hex for cert in certs])
-        crl.revocations_pending(certificates=certs)
-        ocsp_presign.presign_now(ids)
-    count = len(certs)
-    transaction.on_commit(
-        lambda: metrics.inc(metrics.CERTIFICATES_REVOKED, count, reason=str(parsed))
-    )
-    return certs

@@ -334,7 +334,6 @@ def sessions_end_for_card(card_id: int | str, *, reason: str = EndReason.CARD_CA
     return _end(_lock(query), actor=None, rule=f"consequence:{reason}", reason=reason)
 
 
-@transaction.atomic
 def _serial_key(serial: str | int) -> str:
     """A certificate serial (an int, or its hex as PKI stores it) as sessions store it."""
     number = serial if isinstance(serial, int) else int(str(serial).lower().removeprefix("0x"), 16)
@@ -351,6 +350,7 @@ def sessions_end_for_certificate(
     return sessions_end_for_certificates([serial], reason=reason)
 
 
+@transaction.atomic
 def sessions_end_for_certificates(
     serials: Sequence[str | int], *, reason: str = EndReason.CERTIFICATE_REVOKED
 ) -> int:

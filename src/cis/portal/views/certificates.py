@@ -132,6 +132,7 @@ class CertificateSearchView(PortalPage):
         page = list(found[: SHOWN + 1])
         context.update(
             heading="Certificates",
+            may_revoke=can(self.actor, Action.CERTIFICATE_REVOKE),
             form=form,
             query=query,
             rows=rows_for(self.actor, page[:SHOWN]),
@@ -230,9 +231,30 @@ class CertificateRevokeView(ServiceFormView[PortalForm]):
         return super().get_context_data(**kwargs)
 
 
+def _batch_routes() -> list[URLPattern | URLResolver]:
+    from .certificate_batches import (  # noqa: PLC0415 - that module builds on this one
+        CertificateBulkRevokedView,
+        CertificateBulkRevokeView,
+    )
+
+    return [
+        path(
+            "certificates/revoke/",
+            CertificateBulkRevokeView.as_view(),
+            name="certificate-bulk-revoke",
+        ),
+        path(
+            "certificates/revoke/done/",
+            CertificateBulkRevokedView.as_view(),
+            name="certificate-bulk-revoked",
+        ),
+    ]
+
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("my-certificates/", MyCertificatesView.as_view(), name="my-certificates"),
     path("certificates/", CertificateSearchView.as_view(), name="certificate-search"),
+    *_batch_routes(),  # before certificates/<serial>/, which "revoke" would match
     path("certificates/<str:serial>/", CertificateDetailView.as_view(), name="certificate-detail"),
     path(
         "certificates/<str:serial>/certificate.pem",

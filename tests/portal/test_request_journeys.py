@@ -43,11 +43,15 @@ class Workstation:
     wallet: Path  # the demo's card folder: cards not in the reader
 
     def insert(self, name: str) -> Path:
-        for held in self.reader.glob("*.card"):
-            held.rename(self.wallet / held.name)
+        self.eject()
         card = self.reader / name
         (self.wallet / name).rename(card)
         return card
+
+    def eject(self) -> None:
+        """Every card in the reader back to its holder's wallet, as the next test expects."""
+        for held in self.reader.glob("*.card"):
+            held.rename(self.wallet / held.name)
 
     def query(self, code: str) -> Any:
         """A value from the installation, computed in `cis shell` and printed as JSON."""
@@ -453,6 +457,7 @@ def test_issuing_through_the_agent_is_refused_to_whoever_may_not_and_changes_not
         assert ra_agent.page.get_by_role("button").count() == 0
     finally:
         ra_agent.close()
+        workstation.eject()  # Gareth takes his card back
     assert not workstation.query(
         "from cis.smartcards.models import CardTask\n"
         f"print(json.dumps(CardTask.objects.get(ref='{task['task']}').claimed_at is not None))"

@@ -30,10 +30,32 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psycopg
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
 
 CIS = str(Path(sys.executable).with_name("cis"))
 DEMO_SETTINGS = "cis.config.settings.demo"
 START_SECONDS = 300
+
+
+def ocsp_request(http: httpx.Client, pem: str) -> bytes:
+    """The DER OCSP request an outside client makes for a certificate, its issuer found in the
+    chain the server publishes (`/pki/ca.pem`), with RFC 5019's SHA-1 CertID."""
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    chain = x509.load_pem_x509_certificates(http.get("/pki/ca.pem").content)
+    issuer = next(c for c in chain if c.subject == cert.issuer)
+    builder = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1())  # noqa: S303
+    return builder.build().public_bytes(serialization.Encoding.DER)
+
+
+def ocsp_answer(http: httpx.Client, request: bytes) -> ocsp.OCSPResponse:
+    """The server's OCSP answer to a request, POSTed as RFC 6960 says."""
+    got = http.post(
+        "/pki/ocsp", content=request, headers={"Content-Type": "application/ocsp-request"}
+    )
+    assert got.status_code == 200, got.status_code
+    return ocsp.load_der_ocsp_response(got.content)
 
 
 def free_port() -> int:

@@ -19,11 +19,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
-from tests.live import LiveCis
+from tests.live import LiveCis, ocsp_answer, ocsp_request
 from tests.pgcluster import PostgresPair, postgres_pair
 
 CARD_STEPS_PER_MINUTE = 30  # CardThrottle: the card steps open to anyone, per client address
@@ -104,26 +103,11 @@ def test_a_sign_in_and_ocsp_answers_are_shared_and_a_revocation_shows_on_both_at
             )
             assert listed.status_code == 200, listed.text
             serial = listed.json()["results"][0]["serial"]
-            cert = x509.load_pem_x509_certificate(
-                on_first.get(f"/api/v1/certificates/{serial}/").json()["pem"].encode()
-            )
-            chain = x509.load_pem_x509_certificates(on_first.get("/pki/ca.pem").content)
-            issuer = next(c for c in chain if c.subject == cert.issuer)
-            request = (
-                ocsp.OCSPRequestBuilder()
-                .add_certificate(cert, issuer, hashes.SHA1())  # noqa: S303 - RFC 5019 CertID
-                .build()
-                .public_bytes(serialization.Encoding.DER)
-            )
+            pem = on_first.get(f"/api/v1/certificates/{serial}/").json()["pem"]
+            request = ocsp_request(on_first, pem)
 
             def answer(client: httpx.Client) -> ocsp.OCSPResponse:
-                got = client.post(
-                    "/pki/ocsp",
-                    content=request,
-                    headers={"Content-Type": "application/ocsp-request"},
-                )
-                assert got.status_code == 200, got.status_code
-                return ocsp.load_der_ocsp_response(got.content)
+                return ocsp_answer(client, request)
 
             signed = answer(on_first)
             assert signed.certificate_status == ocsp.OCSPCertStatus.GOOD

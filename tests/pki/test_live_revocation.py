@@ -8,10 +8,9 @@ import urllib.parse
 import httpx
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from tests.live import LiveCis
+from tests.live import LiveCis, ocsp_answer, ocsp_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,20 +24,10 @@ def test_an_ra_agent_revokes_and_ocsp_and_the_crl_say_so(live_demo: LiveCis) -> 
         serial = listed.json()["results"][0]["serial"]
         detail = client.get(f"/api/v1/certificates/{serial}/").json()
         cert = x509.load_pem_x509_certificate(detail["pem"].encode())
-        chain = x509.load_pem_x509_certificates(client.get("/pki/ca.pem").content)
-        issuer = next(c for c in chain if c.subject == cert.issuer)
-        request = (
-            ocsp.OCSPRequestBuilder()
-            .add_certificate(cert, issuer, hashes.SHA1())  # noqa: S303 - RFC 5019 CertID
-            .build()
-            .public_bytes(serialization.Encoding.DER)
-        )
+        request = ocsp_request(client, detail["pem"])
 
         def status() -> ocsp.OCSPCertStatus:
-            answer = client.post(
-                "/pki/ocsp", content=request, headers={"Content-Type": "application/ocsp-request"}
-            )
-            return ocsp.load_der_ocsp_response(answer.content).certificate_status
+            return ocsp_answer(client, request).certificate_status
 
         assert status() == ocsp.OCSPCertStatus.GOOD  # and now cached as good
         before = x509.load_der_x509_crl(client.get("/pki/crl").content)
@@ -108,22 +97,10 @@ def test_an_ra_agent_revokes_a_batch_over_http_and_a_refusal_changes_nothing(
         )
         assert done.status_code == 200, done.text
         assert done.json()["revoked"] == batch
-        chain = x509.load_pem_x509_certificates(client.get("/pki/ca.pem").content)
         for serial in batch:
             detail = client.get(f"/api/v1/certificates/{serial}/").json()
             assert detail["status"] == "revoked"
-            cert = x509.load_pem_x509_certificate(detail["pem"].encode())
-            issuer = next(c for c in chain if c.subject == cert.issuer)
-            request = (
-                ocsp.OCSPRequestBuilder()
-                .add_certificate(cert, issuer, hashes.SHA1())  # noqa: S303 - RFC 5019 CertID
-                .build()
-                .public_bytes(serialization.Encoding.DER)
-            )
-            answer = client.post(
-                "/pki/ocsp", content=request, headers={"Content-Type": "application/ocsp-request"}
-            )
-            status = ocsp.load_der_ocsp_response(answer.content).certificate_status
+            status = ocsp_answer(client, ocsp_request(client, detail["pem"])).certificate_status
             assert status == ocsp.OCSPCertStatus.REVOKED
         listed = x509.load_der_x509_crl(client.get("/pki/crl").content)
         assert {int(s, 16) for s in batch} <= {entry.serial_number for entry in listed}

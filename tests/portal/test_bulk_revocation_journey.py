@@ -11,11 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from tests.live import LiveCis
+from tests.live import LiveCis, ocsp_answer, ocsp_request
 
 from .browsing import chromium, csp_violations, new_page, sign_in
 
@@ -36,19 +34,7 @@ def browser() -> Iterator[Any]:
 def _ocsp_status(base: str, pem: str) -> ocsp.OCSPCertStatus:
     """What an OCSP client that knows nothing of CIS but its published chain is told."""
     with httpx.Client(base_url=base, timeout=30) as http:
-        cert = x509.load_pem_x509_certificate(pem.encode())
-        chain = x509.load_pem_x509_certificates(http.get("/pki/ca.pem").content)
-        issuer = next(c for c in chain if c.subject == cert.issuer)
-        request = (
-            ocsp.OCSPRequestBuilder()
-            .add_certificate(cert, issuer, hashes.SHA1())  # noqa: S303 - RFC 5019 CertID
-            .build()
-            .public_bytes(serialization.Encoding.DER)
-        )
-        answer = http.post(
-            "/pki/ocsp", content=request, headers={"Content-Type": "application/ocsp-request"}
-        )
-        return ocsp.load_der_ocsp_response(answer.content).certificate_status
+        return ocsp_answer(http, ocsp_request(http, pem)).certificate_status
 
 
 def test_an_ra_agent_revokes_a_batch_in_the_portal_and_the_holder_sees_it(

@@ -10,13 +10,17 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509 import ocsp as x509_ocsp
 from cryptography.x509.oid import NameOID
 
 from cis.audit.chain import GENESIS
 from cis.audit.models import AuditHead
+from cis.authz.policy import CONSOLE
 from cis.organisations.models import Organisation, RegistrationAuthority
 from cis.people.models import Person
 from cis.pki import authority, crl, hierarchy, ocsp, profiles
+from cis.pki.models import Certificate
+from cis.pki.services import certificate_issue
 from cis.rights.models import Right
 from tests.factories.directory import (
     AssignmentFactory,
@@ -185,3 +189,27 @@ def hsm_settings(token: hsm.Token, settings: Any) -> hsm.Token:
     settings.CIS_CA_PKCS11_TOKEN_LABEL = token.label
     settings.CIS_CA_PKCS11_PIN = token.pin
     return token
+
+
+def issue_for(people: Directory, person: Person | None = None) -> Certificate:
+    """A certificate for the holder (issued by the RA Agent), or for anyone (by the CA operator)."""
+    return certificate_issue(
+        actor=people.agent if person is None else CONSOLE,
+        person=person or people.holder,
+        csr_pem=make_csr(),
+    )
+
+
+def ocsp_status(ca: hierarchy.Hierarchy, cert: Certificate) -> x509_ocsp.OCSPCertStatus:
+    """What the responder says of a certificate, asked in-process as an RFC 5019 client asks."""
+    request = (
+        x509_ocsp.OCSPRequestBuilder()
+        .add_certificate(
+            x509.load_der_x509_certificate(bytes(cert.der)),
+            ca.issuing.certificate,
+            hashes.SHA1(),  # noqa: S303 - RFC 5019 CertIDs
+        )
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
+    return x509_ocsp.load_der_ocsp_response(ocsp.respond(request).der).certificate_status

@@ -7,60 +7,34 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from cis.audit.models import AuditEvent
 from cis.authz.actions import Action
-from cis.authz.policy import CONSOLE
 from cis.core.errors import InvalidState, NotFound, NotPermitted, ValidationFailed
 from cis.pki import crl
-from cis.pki import ocsp as responder
 from cis.pki.hierarchy import Hierarchy
 from cis.pki.models import Certificate, CrlState
 from cis.pki.ocsp_presign import presign
-from cis.pki.services import certificate_issue, certificates_revoke
+from cis.pki.services import certificates_revoke
 from cis.pki.states import CertificateStatus, RevocationReason
 from cis.signin.constants import ACR_AAL3, AMR_SMARTCARD
 from cis.signin.models import SignInMethod
 from cis.signin.services import session_start
 
-from .conftest import Directory, make_csr
+from .conftest import Directory, issue_for, ocsp_status
 
 pytestmark = pytest.mark.django_db
-
-
-def _issue(people: Directory, person: object = None) -> Certificate:
-    """A certificate for the holder (by the agent), or for anyone (by the CA operator)."""
-    return certificate_issue(
-        actor=people.agent if person is None else CONSOLE,
-        person=person or people.holder,  # type: ignore[arg-type]
-        csr_pem=make_csr(),
-    )
-
-
-def _ocsp(ca: Hierarchy, cert: Certificate) -> ocsp.OCSPCertStatus:
-    request = (
-        ocsp.OCSPRequestBuilder()
-        .add_certificate(
-            x509.load_der_x509_certificate(bytes(cert.der)),
-            ca.issuing.certificate,
-            hashes.SHA1(),  # noqa: S303 - RFC 5019 CertIDs
-        )
-        .build()
-        .public_bytes(serialization.Encoding.DER)
-    )
-    return ocsp.load_der_ocsp_response(responder.respond(request).der).certificate_status
 
 
 def test_a_batch_is_revoked_each_audited_ocsp_at_once_crl_next(
     ca: Hierarchy, people: Directory
 ) -> None:
-    certs = [_issue(people) for _ in range(4)]
+    certs = [issue_for(people) for _ in range(4)]
     presign()  # their "good" answers are stored, as the scheduled job keeps them
-    assert all(_ocsp(ca, cert) == ocsp.OCSPCertStatus.GOOD for cert in certs)
+    assert all(ocsp_status(ca, cert) == ocsp.OCSPCertStatus.GOOD for cert in certs)
     number = int(certs[0].serial_hex, 16)
     session = session_start(
         person=people.holder,
@@ -82,7 +56,7 @@ def test_a_batch_is_revoked_each_audited_ocsp_at_once_crl_next(
         cert.refresh_from_db()
         assert cert.status == CertificateStatus.REVOKED
         assert cert.revocation_reason == RevocationReason.KEY_COMPROMISE
-        assert _ocsp(ca, cert) == ocsp.OCSPCertStatus.REVOKED  # at once, from storage
+        assert ocsp_status(ca, cert) == ocsp.OCSPCertStatus.REVOKED  # at once, from storage
     events = AuditEvent.objects.filter(action=Action.CERTIFICATE_REVOKE)
     assert sorted(events.values_list("target_ref", flat=True)) == sorted(
         c.serial_hex for c in certs
@@ -108,16 +82,16 @@ def test_a_batch_is_revoked_each_audited_ocsp_at_once_crl_next(
 def test_one_refusal_and_nothing_changes(
     ca: Hierarchy, people: Directory, which: str, error: type[Exception]
 ) -> None:
-    mine = [_issue(people) for _ in range(3)]
+    mine = [issue_for(people) for _ in range(3)]
     odd = {
-        "outsider": lambda: _issue(people, people.outsider).serial_hex,
+        "outsider": lambda: issue_for(people, people.outsider).serial_hex,
         "unknown": lambda: "7f" + "00" * 19,
         "revoked": lambda: (
             certificates_revoke(
-                actor=people.agent, serials=[_issue(people).serial_hex], reason="unspecified"
+                actor=people.agent, serials=[issue_for(people).serial_hex], reason="unspecified"
             )[0].serial_hex
         ),
-        "self": lambda: _issue(people, people.agent).serial_hex,
+        "self": lambda: issue_for(people, people.agent).serial_hex,
     }[which]()
     events = AuditEvent.objects.filter(action=Action.CERTIFICATE_REVOKE).count()
     pending = CrlState.objects.get(issuer__role="issuing").number
@@ -128,7 +102,7 @@ def test_one_refusal_and_nothing_changes(
     for cert in mine:
         cert.refresh_from_db()
         assert cert.status == CertificateStatus.VALID
-        assert _ocsp(ca, cert) == ocsp.OCSPCertStatus.GOOD
+        assert ocsp_status(ca, cert) == ocsp.OCSPCertStatus.GOOD
     assert AuditEvent.objects.filter(action=Action.CERTIFICATE_REVOKE).count() == events
     listed = x509.load_der_x509_crl(crl.current_crl().der)
     assert not {int(c.serial_hex, 16) for c in mine} & {e.serial_number for e in listed}
@@ -136,7 +110,7 @@ def test_one_refusal_and_nothing_changes(
 
 
 def test_an_lsa_may_not_revoke_in_bulk(ca: Hierarchy, people: Directory) -> None:
-    cert = _issue(people)
+    cert = issue_for(people)
     with pytest.raises((NotPermitted, NotFound)):
         certificates_revoke(actor=people.lsa, serials=[cert.serial_hex], reason="unspecified")
     cert.refresh_from_db()
@@ -144,7 +118,7 @@ def test_an_lsa_may_not_revoke_in_bulk(ca: Hierarchy, people: Directory) -> None
 
 
 def test_limits_and_reasons(ca: Hierarchy, people: Directory) -> None:
-    cert = _issue(people)
+    cert = issue_for(people)
     for serials, reason in (
         ([], "unspecified"),
         ([f"{n:x}" for n in range(1, 1002)], "unspecified"),  # over the limit
@@ -158,7 +132,7 @@ def test_limits_and_reasons(ca: Hierarchy, people: Directory) -> None:
 
 
 def test_cis_ca_revoke_a_file_of_serials(ca: Hierarchy, people: Directory, tmp_path: Path) -> None:
-    certs = [_issue(people) for _ in range(3)]
+    certs = [issue_for(people) for _ in range(3)]
     listing = tmp_path / "serials.txt"
     listing.write_text("\n".join(c.serial_hex for c in certs) + "\n\n")
     call_command("ca", "revoke", "--serials-file", str(listing), "--reason", "keyCompromise")
@@ -166,7 +140,7 @@ def test_cis_ca_revoke_a_file_of_serials(ca: Hierarchy, people: Directory, tmp_p
         Certificate.objects.filter(pk__in=[c.pk for c in certs]).values_list("status", flat=True)
     ) == {CertificateStatus.REVOKED}
     again = tmp_path / "again.txt"
-    again.write_text(f"{_issue(people).serial_hex}\n{certs[0].serial_hex}\n")
+    again.write_text(f"{issue_for(people).serial_hex}\n{certs[0].serial_hex}\n")
     with pytest.raises(CommandError, match="already revoked"):
         call_command("ca", "revoke", "--serials-file", str(again), "--reason", "keyCompromise")
     assert Certificate.objects.filter(status=CertificateStatus.VALID).count() == 1

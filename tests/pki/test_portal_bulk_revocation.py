@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -15,26 +13,15 @@ from django.test import Client
 from cis.audit import refusals
 from cis.audit.models import AuditEvent
 from cis.authz.actions import Action
-from cis.authz.policy import CONSOLE
-from cis.pki import ocsp as responder
 from cis.pki.hierarchy import Hierarchy
 from cis.pki.models import Certificate
-from cis.pki.services import certificate_issue
 from cis.pki.states import CertificateStatus
 
-from .conftest import Directory, make_csr
+from .conftest import Directory, issue_for, ocsp_status
 
 pytestmark = pytest.mark.django_db
 
 URL = "/certificates/revoke/"
-
-
-def _issue(people: Directory, person: object = None) -> Certificate:
-    return certificate_issue(
-        actor=people.agent if person is None else CONSOLE,
-        person=person or people.holder,  # type: ignore[arg-type]
-        csr_pem=make_csr(),
-    )
 
 
 def _as(client: Client, person: object) -> Client:
@@ -52,24 +39,10 @@ def _changes() -> int:
     return AuditEvent.objects.exclude(action__in=refusals.REFUSAL_ACTIONS).count()
 
 
-def _ocsp(ca: Hierarchy, cert: Certificate) -> ocsp.OCSPCertStatus:
-    request = (
-        ocsp.OCSPRequestBuilder()
-        .add_certificate(
-            x509.load_der_x509_certificate(bytes(cert.der)),
-            ca.issuing.certificate,
-            hashes.SHA1(),  # noqa: S303 - RFC 5019 CertIDs
-        )
-        .build()
-        .public_bytes(serialization.Encoding.DER)
-    )
-    return ocsp.load_der_ocsp_response(responder.respond(request).der).certificate_status
-
-
 def test_an_ra_agent_checks_confirms_and_revokes_a_pasted_list(
     client: Client, ca: Hierarchy, people: Directory
 ) -> None:
-    certs = [_issue(people) for _ in range(3)]
+    certs = [issue_for(people) for _ in range(3)]
     _as(client, people.agent)
     listing = client.get("/certificates/")
     assert 'href="/certificates/revoke/"' in listing.content.decode()  # linked from the list
@@ -106,7 +79,7 @@ def test_an_ra_agent_checks_confirms_and_revokes_a_pasted_list(
     assert _statuses(certs) == {CertificateStatus.REVOKED}
     for cert in certs:
         assert cert.serial_hex in page
-        assert _ocsp(ca, cert) == ocsp.OCSPCertStatus.REVOKED
+        assert ocsp_status(ca, cert) == ocsp.OCSPCertStatus.REVOKED
     events = AuditEvent.objects.filter(action=Action.CERTIFICATE_REVOKE)
     assert sorted(events.values_list("target_ref", flat=True)) == sorted(
         c.serial_hex for c in certs
@@ -118,13 +91,13 @@ def test_an_ra_agent_checks_confirms_and_revokes_a_pasted_list(
 def test_every_bad_line_is_reported_at_once_and_nothing_changes(
     client: Client, ca: Hierarchy, people: Directory
 ) -> None:
-    good = _issue(people)
-    revoked = _issue(people)
+    good = issue_for(people)
+    revoked = issue_for(people)
     _as(client, people.agent)
     client.post(URL, {"serials": revoked.serial_hex, "reason": "unspecified"})
     client.post(URL, {"serials": revoked.serial_hex, "reason": "unspecified", "confirm": "1"})
-    outsider = _issue(people, people.outsider)  # out of the agent's sight
-    own = _issue(people, people.agent)  # nobody revokes their own
+    outsider = issue_for(people, people.outsider)  # out of the agent's sight
+    own = issue_for(people, people.agent)  # nobody revokes their own
     unknown = "7f" + "00" * 19
     lines = [good.serial_hex, "not-a-serial", outsider.serial_hex, unknown, own.serial_hex,
              revoked.serial_hex]  # fmt: skip
@@ -151,7 +124,7 @@ def test_every_bad_line_is_reported_at_once_and_nothing_changes(
 
 
 def test_a_file_of_serials(client: Client, ca: Hierarchy, people: Directory) -> None:
-    certs = [_issue(people) for _ in range(2)]
+    certs = [issue_for(people) for _ in range(2)]
     _as(client, people.agent)
     upload = SimpleUploadedFile(
         "serials.txt", ("\n".join(c.serial_hex for c in certs) + "\n").encode(), "text/plain"
@@ -173,7 +146,7 @@ def test_a_change_after_the_confirmation_revokes_nothing(
 ) -> None:
     """All or none: one of the confirmed list revoked meanwhile (by its page), and the rest
     stay valid, with the list checked again and the problem shown."""
-    certs = [_issue(people) for _ in range(2)]
+    certs = [issue_for(people) for _ in range(2)]
     _as(client, people.agent)
     serials = " ".join(c.serial_hex for c in certs)
     client.post(
@@ -189,7 +162,7 @@ def test_a_change_after_the_confirmation_revokes_nothing(
 def test_only_those_who_may_revoke(
     client: Client, ca: Hierarchy, people: Directory, who: str
 ) -> None:
-    cert = _issue(people)
+    cert = issue_for(people)
     if who != "anonymous":
         _as(client, getattr(people, who))
     page = client.get(URL)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -83,11 +84,12 @@ def soundex(name: str) -> str:
     return (out + "000")[:4]
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Damerau-Levenshtein (optimal string alignment): insertions, deletions, substitutions
-    and swaps of neighbouring letters each count one."""
+def _rows(a: str, b: str) -> Iterator[list[int]]:
+    """The rows of the Damerau-Levenshtein table (optimal string alignment) of a against b, one
+    per letter of a: the last cell of the last row is the distance."""
     prev2: list[int] = []
     prev = list(range(len(b) + 1))
+    yield prev
     for i in range(1, len(a) + 1):
         cur = [i] + [0] * len(b)
         for j in range(1, len(b) + 1):
@@ -96,7 +98,14 @@ def edit_distance(a: str, b: str) -> int:
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 cur[j] = min(cur[j], prev2[j - 2] + 1)
         prev2, prev = prev, cur
-    return prev[len(b)]
+        yield cur
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein (optimal string alignment): insertions, deletions, substitutions
+    and swaps of neighbouring letters each count one."""
+    *_, last = _rows(a, b)
+    return last[len(b)]
 
 
 def within(a: str, b: str, limit: int) -> bool:
@@ -106,21 +115,14 @@ def within(a: str, b: str, limit: int) -> bool:
     above that plus one for a swap)."""
     if abs(len(a) - len(b)) > limit:
         return False
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    above = min(prev)
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        lowest = min(cur)
+    above = limit + 1
+    row: list[int] = []
+    for row in _rows(a, b):
+        lowest = min(row)
         if lowest > limit and above > limit:
             return False
-        prev2, prev, above = prev, cur, lowest
-    return prev[len(b)] <= limit
+        above = lowest
+    return row[len(b)] <= limit
 
 
 @functools.lru_cache(maxsize=_CACHED)

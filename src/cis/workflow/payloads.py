@@ -25,7 +25,9 @@ from cis.organisations.models import Organisation, RegistrationAuthority
 from cis.people.models import Person, PersonStatus
 from cis.people.selectors import person_get
 from cis.rbac.models import Position, PositionAssignment, PositionStatus
-from cis.rights.models import Right, RightGrant
+from cis.rbac.selectors import assignment_get
+from cis.rights.models import Right
+from cis.rights.selectors import grant_get
 
 from . import schemas
 from .models import Request
@@ -388,16 +390,10 @@ def _position_add(actor: Actor, reader: Reader) -> Prepared:
 def _position_end(actor: Actor, reader: Reader) -> Prepared:
     reader.refuse_unknown(schemas.PositionEnd)
     assignment_id = reader.integer("assignment_id", what="position assignment")
-    assignment = (
-        PositionAssignment.objects.select_related("person", "position__organisation__serving_ra")
-        .filter(pk=assignment_id)
-        .first()
-    )
-    if assignment is None or not can(actor, Action.ASSIGNMENT_VIEW, assignment):
-        raise NotFound(
-            "No such position assignment, or not one you can see.",
-            field=reader.name("assignment_id"),
-        )
+    try:
+        assignment = assignment_get(actor=actor, pk=assignment_id)
+    except NotFound as exc:
+        raise NotFound(exc.message, field=reader.name("assignment_id")) from None
     today = clock.today()
     if assignment.end_date is not None and assignment.end_date < today:
         raise InvalidState("This position has already ended.", field=reader.name("assignment_id"))
@@ -529,12 +525,11 @@ def _right_grant(actor: Actor, reader: Reader) -> Prepared:
 def _right_revoke(actor: Actor, reader: Reader) -> Prepared:
     reader.refuse_unknown(schemas.RightRevokePayload)
     grant_id = reader.integer("grant_id", what="right")
-    grant = (
-        RightGrant.objects.select_related("person", "organisation__serving_ra", "ra")
-        .filter(pk=grant_id, revoked_at__isnull=True)
-        .first()
-    )
-    if grant is None or not can(actor, Action.RIGHT_VIEW, grant):
+    try:
+        grant = grant_get(actor=actor, pk=grant_id)
+    except NotFound:
+        grant = None
+    if grant is None or grant.revoked_at is not None:
         raise NotFound(
             "No such right in force, or not one you can see.", field=reader.name("grant_id")
         )
